@@ -1,0 +1,276 @@
+"""The DuckDB store: short-lived connections, numbered migrations and the event merge.
+
+DuckDB allows one writing process per file and a writer blocks readers elsewhere, so every
+connection here is opened for one unit of work and closed; a lock conflict is retried with
+backoff and becomes `DatabaseBusyError` (exit code 3) after a bounded wait.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+
+import duckdb
+
+from agent_usage.errors import DatabaseBusyError, StoreError
+from agent_usage.records import UsageEvent
+
+EVENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(UsageEvent))
+BUSY_TIMEOUT_S = float(os.environ.get("AGENT_USAGE_BUSY_TIMEOUT", "10"))
+
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "m001_events",
+        """
+        CREATE TABLE events (
+            event_key VARCHAR NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            harness VARCHAR NOT NULL,
+            session_id VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            input_tokens BIGINT NOT NULL,
+            cache_read_tokens BIGINT NOT NULL,
+            cache_write_5m_tokens BIGINT NOT NULL,
+            cache_write_1h_tokens BIGINT NOT NULL,
+            output_tokens BIGINT NOT NULL,
+            reasoning_tokens BIGINT NOT NULL,
+            cost_reported_usd DOUBLE,
+            provider VARCHAR,
+            harness_version VARCHAR,
+            parent_session_id VARCHAR,
+            agent_id VARCHAR,
+            project VARCHAR,
+            cwd VARCHAR,
+            git_branch VARCHAR,
+            service_tier VARCHAR,
+            message_id VARCHAR,
+            is_sidechain BOOLEAN NOT NULL,
+            rank BIGINT NOT NULL,
+            source_path VARCHAR NOT NULL,
+            source_offset BIGINT NOT NULL
+        );
+        CREATE TABLE files (
+            path VARCHAR PRIMARY KEY,
+            harness VARCHAR NOT NULL,
+            size BIGINT NOT NULL,
+            mtime_ns BIGINT NOT NULL,
+            read_offset BIGINT NOT NULL,
+            fingerprint VARCHAR NOT NULL,
+            parser_state VARCHAR NOT NULL,
+            bad_lines BIGINT NOT NULL,
+            last_read TIMESTAMP NOT NULL
+        );
+        CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+        """,
+    ),
+    (
+        "m002_prices",
+        """
+        CREATE TABLE prices (
+            provider VARCHAR,
+            model VARCHAR NOT NULL,
+            matched_model VARCHAR,
+            source VARCHAR NOT NULL,
+            valid_from TIMESTAMP NOT NULL,
+            valid_to TIMESTAMP NOT NULL,
+            input DOUBLE, output DOUBLE, cache_read DOUBLE,
+            cache_write_5m DOUBLE, cache_write_1h DOUBLE,
+            tier_start BIGINT,
+            tier_input DOUBLE, tier_output DOUBLE, tier_cache_read DOUBLE,
+            tier_cache_write_5m DOUBLE, tier_cache_write_1h DOUBLE
+        );
+        """,
+    ),
+)
+
+
+@dataclass(slots=True)
+class FileRecord:
+    """What the store remembers of one source file between ingests."""
+
+    path: str
+    harness: str
+    size: int
+    mtime_ns: int
+    read_offset: int
+    fingerprint: str
+    parser_state: str
+    bad_lines: int
+
+
+def _lock_holder(message: str) -> str:
+    match = re.search(r"\(PID (\d+)\)", message)
+    return f" (held by PID {match.group(1)})" if match else ""
+
+
+def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the store, retrying while another process holds the lock."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as error:
+            message = str(error)
+            if "lock" not in message.lower():
+                raise StoreError(f"{path}: cannot open the store: {message.splitlines()[0]}") from error
+            if time.monotonic() >= deadline:
+                raise DatabaseBusyError(
+                    f"{path}: database busy{_lock_holder(message)} for more than {BUSY_TIMEOUT_S:g} s",
+                    hint="another agent-usage process is writing; try again in a moment",
+                ) from error
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+        except duckdb.Error as error:
+            raise StoreError(
+                f"{path}: not a usable agent-usage store: {str(error).splitlines()[0]}",
+                hint="`agent-usage rebuild` re-creates it from the session files still on disk",
+            ) from error
+
+
+def _prepare_location(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as error:
+        raise StoreError(f"{path.parent}: cannot create the store directory: {error.strerror}") from error
+    if not os.access(path.parent, os.W_OK):
+        raise StoreError(f"{path.parent}: the store directory is not writable")
+
+
+@contextmanager
+def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One unit of work on the store; the schema is migrated on every writable open."""
+    if read_only and not path.exists():
+        read_only = False
+    if not read_only:
+        _prepare_location(path)
+        created = not path.exists()
+    con = _open(path, read_only)
+    try:
+        if not read_only:
+            if created:
+                os.chmod(path, 0o600)
+            migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply the migrations not yet recorded in `_migrations`; return their names."""
+    con.execute("CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
+    done = {row[0] for row in con.execute("SELECT name FROM _migrations").fetchall()}
+    applied = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        con.execute("BEGIN")
+        con.execute(sql)
+        con.execute("INSERT INTO _migrations VALUES (?, now())", [name])
+        con.execute("COMMIT")
+        applied.append(name)
+    return applied
+
+
+def load_file_records(con: duckdb.DuckDBPyConnection) -> dict[str, FileRecord]:
+    rows = con.execute(
+        "SELECT path, harness, size, mtime_ns, read_offset, fingerprint, parser_state, bad_lines FROM files"
+    ).fetchall()
+    return {row[0]: FileRecord(*row) for row in rows}
+
+
+_MERGE_COLUMNS = [c for c in EVENT_COLUMNS if c not in ("event_key", "ts")]
+_UPDATE_BETTER_COPY = (
+    "UPDATE events SET "
+    + ", ".join(f"{c} = b.{c}" for c in _MERGE_COLUMNS)
+    + " FROM batch b WHERE events.event_key = b.event_key AND b.rank > events.rank"
+)
+
+
+@dataclass(slots=True)
+class MergeResult:
+    new_events: int
+    duplicates: int
+
+
+def write_batch(
+    con: duckdb.DuckDBPyConnection,
+    events: Sequence[UsageEvent],
+    files: Sequence[FileRecord],
+    replace_paths: Sequence[str],
+) -> MergeResult:
+    """Merge a batch of events and the read positions of its files in one transaction.
+
+    Rows of `replace_paths` (files rewritten in place) are deleted first. Copies of one
+    event key keep the highest rank and the earliest timestamp. Claude sidechain replays
+    of a message already stored from its main thread are dropped.
+    """
+    con.execute("BEGIN")
+    try:
+        if replace_paths:
+            con.execute("DELETE FROM events WHERE source_path IN (SELECT unnest(?))", [list(replace_paths)])
+        con.execute("CREATE OR REPLACE TEMP TABLE staging AS SELECT * FROM events LIMIT 0")
+        if events:
+            with con.appender("staging") as appender:
+                appender.append_rows([astuple(event) for event in events])
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE batch AS
+            SELECT * EXCLUDE (copy_rank, first_ts) REPLACE (first_ts AS ts) FROM (
+                SELECT *, min(ts) OVER (PARTITION BY event_key) AS first_ts,
+                       row_number() OVER (PARTITION BY event_key
+                           ORDER BY rank DESC, source_path, source_offset) AS copy_rank
+                FROM staging)
+            WHERE copy_rank = 1
+            """
+        )
+        con.execute(_UPDATE_BETTER_COPY)
+        con.execute(
+            "UPDATE events SET ts = b.ts FROM batch b"
+            " WHERE events.event_key = b.event_key AND b.ts < events.ts"
+        )
+        inserted = con.execute(
+            "INSERT INTO events SELECT b.* FROM batch b ANTI JOIN events e ON e.event_key = b.event_key"
+        ).fetchone()
+        new_events = inserted[0] if inserted else 0
+        dropped = con.execute(
+            """
+            DELETE FROM events WHERE harness = 'claude-code' AND is_sidechain
+              AND message_id IN (SELECT message_id FROM batch WHERE harness = 'claude-code')
+              AND EXISTS (SELECT 1 FROM events main WHERE main.harness = 'claude-code'
+                  AND NOT main.is_sidechain AND main.message_id = events.message_id
+                  AND main.event_key <> events.event_key)
+            """
+        ).fetchone()
+        new_events -= dropped[0] if dropped else 0
+        _upsert_files(con, files)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return MergeResult(new_events=new_events, duplicates=len(events) - new_events)
+
+
+def _upsert_files(con: duckdb.DuckDBPyConnection, files: Sequence[FileRecord]) -> None:
+    if not files:
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE files_staging AS SELECT * FROM files LIMIT 0")
+    with con.appender("files_staging") as appender:
+        appender.append_rows([(*astuple(f), None) for f in files])
+    con.execute(
+        "INSERT OR REPLACE INTO files SELECT * REPLACE (now()::TIMESTAMP AS last_read) FROM files_staging"
+    )
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,11 @@
+"""One parser per harness, all with the surface described in `base.HarnessParser`."""
+
+from __future__ import annotations
+
+from agent_usage.parsers import claude_code, codex, gemini_cli, pi
+from agent_usage.parsers.base import HarnessParser
+
+PARSERS: dict[str, HarnessParser] = {
+    module.HARNESS: module  # type: ignore[misc]
+    for module in (claude_code, gemini_cli, codex, pi)
+}

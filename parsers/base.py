@@ -1,0 +1,127 @@
+"""The contract every harness parser follows, and the small helpers they share.
+
+A parser never touches the database: it turns the bytes of one session file into
+`UsageEvent`s, keeps what it must remember between incremental reads in `ctx.state`
+(persisted by ingest as JSON), and counts the lines it had to skip in `ctx.stats`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from agent_usage.records import ParseStats, UsageEvent
+
+Lines = Iterable[tuple[int, bytes]]
+"""(byte offset, raw line) pairs of one file, each line complete."""
+
+
+@dataclass(slots=True)
+class FileContext:
+    """What a parser knows about the file it is reading."""
+
+    path: Path
+    state: dict[str, Any] = field(default_factory=dict)
+    stats: ParseStats = field(default_factory=ParseStats)
+
+
+class HarnessParser(Protocol):
+    """The module-level surface of each `agent_usage.parsers.<harness>` module."""
+
+    HARNESS: str
+    ENV_VARS: tuple[str, ...]
+
+    def roots(self, env: Mapping[str, str]) -> list[Path]: ...
+
+    def discover(self, root: Path) -> Iterator[Path]: ...
+
+    def appendable(self, path: Path) -> bool: ...
+
+    def parse(self, lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]: ...
+
+
+def home_dir(env: Mapping[str, str]) -> Path:
+    """The user's home as the environment says (tests point HOME at a temp dir)."""
+    home = env.get("HOME") or env.get("USERPROFILE")
+    return Path(home) if home else Path.home()
+
+
+def env_paths(env: Mapping[str, str], name: str) -> list[Path] | None:
+    """Split a harness env var that may hold a comma-separated list of paths."""
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    return [Path(part.strip()).expanduser() for part in value.split(",") if part.strip()]
+
+
+def load_line(raw: bytes, offset: int, ctx: FileContext) -> dict[str, Any] | None:
+    """Decode one JSON line; a malformed one is counted in `ctx.stats` and gives None."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        ctx.stats.bad(f"byte {offset}", f"invalid JSON ({str(error).split(':')[0]})")
+        return None
+    if not isinstance(obj, dict):
+        ctx.stats.bad(f"byte {offset}", "not a JSON object")
+        return None
+    return obj
+
+
+def check_skipped_line(raw: bytes, offset: int, ctx: FileContext) -> None:
+    """Count a line the prefilter skipped if it is visibly not a whole JSON object."""
+    stripped = raw.strip()
+    if stripped and not (stripped.startswith(b"{") and stripped.endswith(b"}")):
+        ctx.stats.bad(f"byte {offset}", "truncated or not a JSON object")
+
+
+def count(value: Any) -> int:
+    """A token count from JSON: null, strings, floats and negatives become a sane int >= 0."""
+    if value is None or isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value if value > 0 else 0
+    if isinstance(value, float):
+        return int(value) if value > 0 and value == value and value != float("inf") else 0
+    if isinstance(value, str):
+        try:
+            return max(int(value), 0)
+        except ValueError:
+            return 0
+    return 0
+
+
+MAX_TOKENS_PER_REQUEST = 100_000_000
+"""Above this a single request's count is absurd (corrupt data), so the line is skipped."""
+
+
+def parse_ts(value: Any) -> datetime | None:
+    """Parse an ISO-8601 timestamp (or epoch ms) into a naive UTC datetime."""
+    try:
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is not None:
+                parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+            return parsed
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value / 1000, UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def project_name(cwd: str | None) -> str | None:
+    """Display name of a project: the last component of its working directory."""
+    if not cwd:
+        return None
+    name = cwd.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
+    return name or cwd
+
+
+def text(value: Any) -> str | None:
+    """A non-empty string field, or None."""
+    return value if isinstance(value, str) and value else None

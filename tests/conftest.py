@@ -1,0 +1,51 @@
+"""Test isolation: every test gets its own AGENT_USAGE_HOME and an empty HOME."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+HARNESS_ENV = {
+    "claude-code": lambda root: {"CLAUDE_CONFIG_DIR": str(root)},
+    "gemini-cli": lambda root: {"GEMINI_CLI_HOME": str(root)},
+    "codex": lambda root: {"CODEX_HOME": str(root)},
+    "pi": lambda root: {"PI_CODING_AGENT_DIR": str(root / ".pi" / "agent")},
+}
+HARNESS_VARS = (
+    "CLAUDE_CONFIG_DIR",
+    "GEMINI_CLI_HOME",
+    "CODEX_HOME",
+    "PI_CODING_AGENT_DIR",
+    "PI_CODING_AGENT_SESSION_DIR",
+    "XDG_CONFIG_HOME",
+    "AGENT_USAGE_DB",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point HOME and AGENT_USAGE_HOME at temp dirs so no real session or store is touched."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("AGENT_USAGE_HOME", str(tmp_path / "agent-usage"))
+    for name in HARNESS_VARS:
+        monkeypatch.delenv(name, raising=False)
+    yield home
+
+
+def fixture_env(harness: str, root: Path, home: Path) -> dict[str, str]:
+    """An environment in which only `root` is visible, as the given harness's root."""
+    return {"HOME": str(home), **HARNESS_ENV[harness](root)}
+
+
+def copy_fixture(harness: str, trap: str, dest: Path) -> Path:
+    """A writable copy of a fixture root, for tests that append or rewrite files."""
+    target = dest / f"{harness}-{trap}"
+    shutil.copytree(FIXTURES / harness / trap, target)
+    return target
