@@ -129,3 +129,13 @@ def totals(con: duckdb.DuckDBPyConnection, filters: Filters) -> UsageRow:
 def session_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Events per session id (used by doctor and tests)."""
     return dict(con.execute("SELECT session_id, count(*) FROM events GROUP BY 1").fetchall())
+
+
+def unpriced_models(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """Models with no known price, with their event counts, most used first."""
+    return con.execute(
+        """SELECT e.model, count(*) FROM events e
+           WHERE EXISTS (SELECT 1 FROM prices p WHERE p.model = e.model
+                         AND p.provider IS NOT DISTINCT FROM e.provider AND p.input IS NULL)
+           GROUP BY 1 ORDER BY 2 DESC, 1"""
+    ).fetchall()

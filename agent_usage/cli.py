@@ -1,0 +1,257 @@
+"""The `agent-usage` command line: thin commands over ingest, queries and render.
+
+Data goes to stdout, progress and warnings to stderr. Errors are one line on stderr and
+an exit code from `errors.ExitCode`; textual and opentelemetry are never imported here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from agent_usage import errors
+from agent_usage.paths import resolve_paths
+
+app = typer.Typer(
+    name="agent-usage",
+    help="Usage and spend of your coding agents (Claude Code, Gemini CLI, Codex, pi).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=False,
+)
+stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
+stderr = Console(stderr=True)
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="Store file (default: the user data dir).")]
+VIEWS = {
+    "daily": "day",
+    "monthly": "month",
+    "hourly": "hour",
+    "session": "session",
+    "project": "project",
+    "model": "model",
+    "harness": "harness",
+}
+
+
+def _db(db: Path | None) -> Path:
+    return resolve_paths(db).db_path
+
+
+def _run_ingest(db_path: Path, env: dict[str, str] | None = None, quiet: bool = False):  # noqa: ANN202
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from agent_usage.ingest import ingest
+
+    show = stderr.is_terminal and not quiet
+    with Progress(
+        TextColumn("ingesting"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
+        disable=not show,
+    ) as progress:
+        task = progress.add_task("ingest", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return ingest(db_path, env=env, progress=advance, prices_file=resolve_paths().prices_file)
+
+
+def _print_summary(summary) -> None:  # noqa: ANN001
+    stderr.print(
+        f"{summary.files_read} files read ({summary.files_unchanged} unchanged of {summary.files_found}), "
+        f"{summary.events_new} new events, {summary.duplicates} duplicates skipped, "
+        f"{summary.bad_lines} bad lines skipped in {summary.seconds:.2f} s",
+        highlight=False,
+    )
+    for problem in summary.problems[:20]:
+        stderr.print(f"warning: {problem}", highlight=False, markup=False)
+
+
+@app.command()
+def ingest(db: DbOption = None, quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
+    """Read new usage from the agents' session files into the store."""
+    summary = _run_ingest(_db(db), quiet=quiet)
+    if not quiet:
+        _print_summary(summary)
+    _warn_unpriced(_db(db))
+
+
+def _warn_unpriced(db_path: Path) -> None:
+    from agent_usage import store
+    from agent_usage.queries import unpriced_models
+
+    with store.connect(db_path, read_only=True) as con:
+        rows = unpriced_models(con)
+    if rows:
+        listed = ", ".join(f"{model} ({n} events)" for model, n in rows)
+        stderr.print(
+            f"unpriced models: {listed}; add rates in {resolve_paths().prices_file}",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _since(value: str | None, last: str | None) -> datetime | None:
+    if last:
+        amount, unit = int(last[:-1]), last[-1]
+        days = {"d": 1, "w": 7, "m": 30}.get(unit)
+        if days is None:
+            raise typer.BadParameter("use a number and d, w or m, e.g. 7d", param_hint="--last")
+        return datetime.now(UTC).replace(tzinfo=None) - timedelta(days=amount * days)
+    return datetime.fromisoformat(value) if value else None
+
+
+@app.command()
+def report(
+    view: Annotated[
+        str, typer.Argument(help="daily, monthly, hourly, session, project, model or harness")
+    ] = "daily",
+    db: DbOption = None,
+    since: Annotated[str | None, typer.Option(help="From this date or datetime (UTC).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this date or datetime (UTC).")] = None,
+    last: Annotated[str | None, typer.Option(help="Only the last 7d, 4w, 3m.")] = None,
+    tz: Annotated[str, typer.Option(help="Time zone for day boundaries.")] = "UTC",
+    harness: Annotated[list[str] | None, typer.Option(help="Only this harness (repeatable).")] = None,
+    project: Annotated[list[str] | None, typer.Option(help="Only this project (repeatable).")] = None,
+    model: Annotated[list[str] | None, typer.Option(help="Only this model (repeatable).")] = None,
+    mode: Annotated[str, typer.Option(help="Cost mode: auto, calculate or display.")] = "auto",
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Report on the store as it is.")] = False,
+) -> None:
+    """Usage and cost per day, month, session, project, model or harness."""
+    import orjson
+
+    from agent_usage import store
+    from agent_usage.queries import Filters, totals, usage_rows
+    from agent_usage.render import report_document, usage_table
+
+    if view not in VIEWS:
+        raise typer.BadParameter(f"choose one of {', '.join(VIEWS)}", param_hint="VIEW")
+    db_path = _db(db)
+    if not no_ingest:
+        _run_ingest(db_path, quiet=True)
+    filters = Filters(
+        since=_since(since, last),
+        until=datetime.fromisoformat(until) if until else None,
+        harnesses=tuple(harness or ()),
+        projects=tuple(project or ()),
+        models=tuple(model or ()),
+        tz=tz,
+        mode=mode,
+    )
+    with store.connect(db_path, read_only=True) as con:
+        rows = usage_rows(con, VIEWS[view], filters)
+        total = totals(con, filters)
+    if json_output:
+        sys.stdout.write(orjson.dumps(report_document(view, filters, rows, total)).decode() + "\n")
+        return
+    stdout.print(usage_table(rows, total, f"agent-usage: {view}", view.capitalize(), stdout.width))
+
+
+@app.command()
+def doctor(db: DbOption = None) -> None:
+    """Each source: root, found or not, files, events, last event, the agent's retention."""
+    from rich.table import Table
+
+    from agent_usage import store
+    from agent_usage.doctor import sources
+
+    db_path = _db(db)
+    if db_path.exists():
+        with store.connect(db_path, read_only=True) as con:
+            reports = sources(con, os.environ)
+            last_ingest = store.get_meta(con, "last_ingest")
+    else:
+        reports, last_ingest = sources(None, os.environ), None
+    table = Table(title="agent-usage doctor", header_style="bold")
+    for column in ("Harness", "Root", "Found", "Files", "Events", "Last event", "Retention"):
+        table.add_column(column)
+    for r in reports:
+        table.add_row(
+            r.harness,
+            str(r.root),
+            "yes" if r.exists else "no",
+            str(r.files_on_disk),
+            str(r.events),
+            r.last_event.strftime("%Y-%m-%d %H:%M") if r.last_event else "-",
+            r.retention,
+        )
+    stdout.print(table)
+    stdout.print(
+        f"store: {db_path} ({'last ingest ' + last_ingest if last_ingest else 'no ingest yet'})",
+        highlight=False,
+    )
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path | None, typer.Option(help="Write the demo history here (default: a temp dir).")
+    ] = None,
+    days: Annotated[int, typer.Option(help="Days of history.")] = 28,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Generate a realistic four-harness history, ingest it into a demo store and report on it."""
+    from agent_usage.demo import generate
+
+    root = out or Path(tempfile.mkdtemp(prefix="agent-usage-demo-"))
+    corpus = generate(root, days=days, seed=seed)
+    stderr.print(
+        f"demo history: {corpus.files} files, {corpus.bytes_written / 1e6:.1f} MB in {root}", highlight=False
+    )
+    db_path = root / "demo.duckdb"
+    _print_summary(_run_ingest(db_path, env=corpus.env))
+    for view in ("daily", "model", "harness"):
+        report(
+            view=view,
+            db=db_path,
+            since=None,
+            until=None,
+            last=None,
+            tz="UTC",
+            harness=None,
+            project=None,
+            model=None,
+            mode="auto",
+            json_output=False,
+            no_ingest=True,
+        )
+    stderr.print(f"try: agent-usage report project --db {db_path} --no-ingest", highlight=False)
+
+
+def main() -> None:
+    """Entry point: run the app and turn errors into one line on stderr and an exit code."""
+    try:
+        app(standalone_mode=False)
+    except errors.AgentUsageError as error:
+        stderr.print(f"error: {error.message}", highlight=False, markup=False)
+        if error.hint:
+            stderr.print(f"hint: {error.hint}", highlight=False, markup=False)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(errors.ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        sys.exit(errors.ExitCode.OK)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        sys.exit(errors.ExitCode.INTERRUPTED)
+    except Exception as error:  # noqa: BLE001
+        name = type(error).__name__
+        if name in ("UsageError", "BadParameter", "NoSuchOption", "MissingParameter", "BadArgumentUsage"):
+            stderr.print(f"error: {error}", highlight=False, markup=False)
+            sys.exit(errors.ExitCode.USAGE)
+        raise

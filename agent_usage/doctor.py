@@ -1,0 +1,68 @@
+"""`agent-usage doctor`: what each harness source looks like on this machine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import orjson
+
+from agent_usage.parsers import PARSERS
+
+
+@dataclass(slots=True)
+class SourceReport:
+    """One harness root: whether it exists and what the store holds from it."""
+
+    harness: str
+    root: Path
+    exists: bool
+    files_on_disk: int
+    events: int
+    last_event: datetime | None
+    retention: str
+
+
+def _json_setting(path: Path, *keys: str) -> object:
+    try:
+        value: object = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def retention_note(harness: str, root: Path) -> str:
+    """The agent's own history retention, read from its settings where it has one."""
+    if harness == "claude-code":
+        days = _json_setting(root.parent / "settings.json", "cleanupPeriodDays")
+        return f"deletes transcripts after {days if days is not None else 30} days (cleanupPeriodDays)"
+    if harness == "gemini-cli":
+        age = _json_setting(root.parent / "settings.json", "general", "sessionRetention", "maxAge")
+        return f"deletes chats after {age or '30d'} (general.sessionRetention)"
+    if harness == "codex":
+        return "compresses rollouts idle for 7 days to .jsonl.zst (still read)"
+    return "keeps session files"
+
+
+def sources(con: duckdb.DuckDBPyConnection | None, env: Mapping[str, str]) -> list[SourceReport]:
+    """A report per harness root, with event counts from the store when it exists."""
+    reports = []
+    for name, parser in PARSERS.items():
+        for root in parser.roots(env):
+            exists = root.is_dir()
+            files = sum(1 for _ in parser.discover(root)) if exists else 0
+            events, last = 0, None
+            if con is not None:
+                row = con.execute(
+                    "SELECT count(*), max(ts) FROM events WHERE harness = ? AND starts_with(source_path, ?)",
+                    [name, str(root)],
+                ).fetchone()
+                if row:
+                    events, last = row[0], row[1]
+            reports.append(SourceReport(name, root, exists, files, events, last, retention_note(name, root)))
+    return reports

@@ -1,0 +1,101 @@
+"""The real CLI in a subprocess: demo, ingest, report --json, doctor, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FIXTURES
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "160", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "agent_usage", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+    )
+
+
+def test_demo_shows_a_report_of_all_four_harnesses(tmp_path: Path) -> None:
+    result = run("demo", "--out", str(tmp_path / "demo"), "--days", "10")
+    assert result.returncode == 0, result.stderr
+    for harness in ("claude-code", "codex", "gemini-cli", "pi"):
+        assert harness in result.stdout
+    assert "Total" in result.stdout and "$" in result.stdout
+    assert "duplicates skipped" in result.stderr
+
+
+def test_ingest_then_report_json_on_fixtures(tmp_path: Path) -> None:
+    env = {
+        "CLAUDE_CONFIG_DIR": str(FIXTURES / "claude-code" / "content-blocks"),
+        "CODEX_HOME": str(FIXTURES / "codex" / "reemit"),
+    }
+    ingested = run("ingest", env=env)
+    assert ingested.returncode == 0, ingested.stderr
+    assert "6 new events" in ingested.stderr and "1 bad lines skipped" in ingested.stderr
+    result = run("report", "model", "--json", "--no-ingest", env=env)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["schema_version"] == 1
+    by_model = {row["key"]: row for row in doc["rows"]}
+    assert by_model["claude-opus-4-7"]["output_tokens"] == 507
+    assert by_model["gpt-5.3-codex"]["input_tokens"] == 9996
+    assert doc["totals"]["events"] == 6
+
+
+def test_report_json_marks_unknown_cost_as_null(tmp_path: Path) -> None:
+    env = {"CLAUDE_CONFIG_DIR": str(FIXTURES / "claude-code" / "gateway-no-request-id")}
+    result = run("report", "daily", "--json", env=env)
+    doc = json.loads(result.stdout)
+    assert doc["totals"]["cost_usd"] is None
+    assert doc["totals"]["unpriced_models"] == ["acme-coder-1"]
+    table = run("report", "daily", "--no-ingest", env=env)
+    assert "unpriced" in table.stdout and "$0.00" not in table.stdout
+
+
+def test_doctor_lists_each_source(tmp_path: Path) -> None:
+    env = {"CODEX_HOME": str(FIXTURES / "codex" / "archived-zst")}
+    run("ingest", "-q", env=env)
+    result = run("doctor", env=env)
+    assert result.returncode == 0, result.stderr
+    codex_line = next(
+        line for line in result.stdout.splitlines() if "codex" in line and "archived-zst" in line
+    )
+    assert "yes" in codex_line and " 3 " in codex_line and " 2 " in codex_line  # 3 files, 2 events
+
+
+def test_bad_usage_exits_2_and_busy_store_exits_3(tmp_path: Path) -> None:
+    assert run("report", "fortnightly").returncode == 2
+    db = tmp_path / "locked.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        result = run("ingest", "--db", str(db), env={"AGENT_USAGE_BUSY_TIMEOUT": "0.3"})
+        assert result.returncode == 3
+        assert result.stderr.startswith(f"error: {db}: database busy")
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_report_imports_neither_textual_nor_opentelemetry() -> None:
+    code = (
+        "import sys; from agent_usage import cli, ingest, queries, render; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'opentelemetry')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,195 @@
+"""Incremental, idempotent ingest on real files: appends, partial lines, rewrites, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from agent_usage import store
+from agent_usage.errors import DatabaseBusyError
+from agent_usage.ingest import ingest
+from agent_usage.queries import Filters, totals
+from tests.conftest import copy_fixture, fixture_env
+
+CLAUDE_SESSION = "projects/-home-al-src-shop/7f3a9c1e-2b44-4d1e-9a0b-5c6d7e8f9012.jsonl"
+
+
+def _events(db: Path) -> int:
+    with store.connect(db, read_only=True) as con:
+        return totals(con, Filters()).events
+
+
+def test_partial_last_line_is_left_then_read_when_completed(tmp_path: Path, isolated_home: Path) -> None:
+    root = copy_fixture("claude-code", "content-blocks", tmp_path)
+    env, db = fixture_env("claude-code", root, isolated_home), tmp_path / "s.duckdb"
+    ingest(db, env=env)
+    assert _events(db) == 3
+    with (root / CLAUDE_SESSION).open("a") as handle:
+        handle.write((root / "last-line-completion.txt").read_text())
+    summary = ingest(db, env=env)
+    expected = json.loads((root / "expected.json").read_text())["after_completing_last_line"]
+    with store.connect(db, read_only=True) as con:
+        got = totals(con, Filters())
+    assert (got.events, got.input_tokens, got.cache_read_tokens, got.output_tokens) == (
+        expected["events"],
+        expected["input_tokens"],
+        expected["cache_read_tokens"],
+        expected["output_tokens"],
+    )
+    assert summary.events_new == 1
+    assert summary.bad_lines == 0  # the earlier bad line is not read (or counted) again
+
+
+def test_appending_turns_adds_exactly_those_events(tmp_path: Path, isolated_home: Path) -> None:
+    root = copy_fixture("codex", "reemit", tmp_path)
+    env, db = fixture_env("codex", root, isolated_home), tmp_path / "s.duckdb"
+    ingest(db, env=env)
+    rollout = next(root.rglob("rollout-*.jsonl"))
+    new_turns = [
+        {
+            "timestamp": "2026-03-02T09:20:00.000Z",
+            "type": "event_msg",
+            "payload": {
+                "type": "token_count",
+                "info": {
+                    "total_token_usage": {
+                        "input_tokens": 60108,
+                        "cached_input_tokens": 48112,
+                        "output_tokens": 2815,
+                        "reasoning_output_tokens": 1004,
+                    },
+                    "last_token_usage": {
+                        "input_tokens": 10000,
+                        "cached_input_tokens": 8000,
+                        "output_tokens": 500,
+                        "reasoning_output_tokens": 100,
+                    },
+                },
+            },
+        },
+        {
+            "timestamp": "2026-03-02T09:20:01.000Z",
+            "type": "event_msg",
+            "payload": {
+                "type": "token_count",
+                "info": {
+                    "total_token_usage": {
+                        "input_tokens": 60108,
+                        "cached_input_tokens": 48112,
+                        "output_tokens": 2815,
+                        "reasoning_output_tokens": 1004,
+                    }
+                },
+            },
+        },
+    ]
+    with rollout.open("a") as handle:
+        handle.writelines(json.dumps(t) + "\n" for t in new_turns)
+    summary = ingest(db, env=env)
+    assert summary.files_read == 1 and summary.events_new == 1
+    assert summary.bytes_read == sum(len(json.dumps(t)) + 1 for t in new_turns)
+    with store.connect(db, read_only=True) as con:
+        got = totals(con, Filters())
+    assert (got.events, got.input_tokens, got.cache_read_tokens, got.output_tokens) == (4, 11996, 48112, 2815)
+
+
+def test_rewritten_file_replaces_its_own_rows(tmp_path: Path, isolated_home: Path) -> None:
+    root = copy_fixture("gemini-cli", "legacy-resume-subagent", tmp_path)
+    env, db = fixture_env("gemini-cli", root, isolated_home), tmp_path / "s.duckdb"
+    legacy = next(root.rglob("session-*.json"))
+    for sibling in legacy.parent.glob("*.jsonl"):
+        sibling.unlink()  # leave only the legacy file (and the subagent chat)
+    ingest(db, env=env)
+    assert _events(db) == 3
+    doc = json.loads(legacy.read_text())
+    doc["messages"][1]["tokens"]["output"] = 999  # Gemini rewrote the document with final numbers
+    legacy.write_text(json.dumps(doc))
+    ingest(db, env=env)
+    with store.connect(db, read_only=True) as con:
+        rows = con.execute("SELECT message_id, output_tokens FROM events ORDER BY 1").fetchall()
+    assert rows == [("m1", 999 + 540), ("m2", 100), ("s1", 60)]
+
+
+def test_file_replaced_by_a_shorter_one_is_read_from_the_start(tmp_path: Path, isolated_home: Path) -> None:
+    root = copy_fixture("claude-code", "resume-fork", tmp_path)
+    env, db = fixture_env("claude-code", root, isolated_home), tmp_path / "s.duckdb"
+    ingest(db, env=env)
+    resumed = next(p for p in root.rglob("*.jsonl") if p.name.startswith("2222"))
+    lines = resumed.read_text().splitlines(keepends=True)
+    resumed.write_text(lines[0] + lines[-1])  # only the new turn msg_02C is left
+    ingest(db, env=env)
+    with store.connect(db, read_only=True) as con:
+        keys = sorted(r[0] for r in con.execute("SELECT message_id FROM events").fetchall())
+    assert keys == ["msg_02A", "msg_02B", "msg_02C"]
+
+
+def test_rows_survive_when_the_agent_deletes_its_files(tmp_path: Path, isolated_home: Path) -> None:
+    root = copy_fixture("pi", "fork-copy", tmp_path)
+    env, db = fixture_env("pi", root, isolated_home), tmp_path / "s.duckdb"
+    ingest(db, env=env)
+    for path in root.rglob("*.jsonl"):
+        path.unlink()
+    ingest(db, env=env)
+    assert _events(db) == 3
+
+
+def test_bad_lines_are_counted_and_named(tmp_path: Path, isolated_home: Path) -> None:
+    root = copy_fixture("pi", "usage-everywhere", tmp_path)
+    summary = ingest(tmp_path / "s.duckdb", env=fixture_env("pi", root, isolated_home))
+    assert summary.bad_lines == 1
+    session_file = next(root.rglob("*.jsonl"))
+    assert any(p.startswith(f"{session_file}: skipped byte ") for p in summary.problems)
+
+
+def test_unreadable_file_is_reported_and_the_rest_ingested(tmp_path: Path, isolated_home: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root reads files regardless of permissions")
+    root = copy_fixture("claude-code", "resume-fork", tmp_path)
+    locked = next(root.rglob("2222*.jsonl"))
+    locked.chmod(0)
+    summary = ingest(tmp_path / "s.duckdb", env=fixture_env("claude-code", root, isolated_home))
+    assert any(str(locked) in p and "cannot read" in p for p in summary.problems)
+    assert _events(tmp_path / "s.duckdb") == 2
+
+
+def test_store_locked_by_another_process_raises_busy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "s.duckdb"
+    with store.connect(db):
+        pass
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import duckdb, sys, time
+            con = duckdb.connect({str(db)!r})
+            print("locked", flush=True)
+            time.sleep(30)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.3)
+        with pytest.raises(DatabaseBusyError, match=f"PID {holder.pid}"), store.connect(db):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_vanished_file_is_reported_and_the_rest_ingested(tmp_path: Path, isolated_home: Path) -> None:
+    root = copy_fixture("claude-code", "resume-fork", tmp_path)
+    gone = root / "projects" / "-home-al-src-shop" / "deleted-meanwhile.jsonl"
+    gone.symlink_to(tmp_path / "no-such-file.jsonl")
+    summary = ingest(tmp_path / "s.duckdb", env=fixture_env("claude-code", root, isolated_home))
+    assert any(p.startswith(f"{gone}: cannot stat") for p in summary.problems)
+    assert _events(tmp_path / "s.duckdb") == 3
