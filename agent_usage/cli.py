@@ -28,7 +28,7 @@ app = typer.Typer(
     add_completion=False,
 )
 stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="Store file (default: the user data dir).")]
 VIEWS = {

@@ -370,7 +370,7 @@ def generate(
     gen = _Generator(root, rng, tool_output_bytes)
     last_day = end or datetime.now(UTC).date()
     writers = (gen.claude_session, gen.claude_session, gen.codex_session, gen.gemini_session, gen.pi_session)
-    round_no = 0
+    round_no, session_no = 0, 0
     while True:
         for offset in range(days - 1, -1, -1):
             day = last_day - timedelta(days=offset)
@@ -386,7 +386,8 @@ def generate(
                     rng.randint(0, 59),
                     tzinfo=UTC,
                 ).replace(tzinfo=None)
-                writer = rng.choice(writers)
+                writer = writers[session_no % len(writers)]  # every harness appears, Claude most
+                session_no += 1
                 writer(start, rng.choice(PROJECTS), rng.randint(3, 14))
                 if target_bytes is not None and gen.corpus.bytes_written >= target_bytes:
                     return gen.corpus

@@ -23,7 +23,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 def test_demo_shows_a_report_of_all_four_harnesses(tmp_path: Path) -> None:
-    result = run("demo", "--out", str(tmp_path / "demo"), "--days", "10")
+    result = run("demo", "--out", str(tmp_path / "demo"), "--days", "5")
     assert result.returncode == 0, result.stderr
     for harness in ("claude-code", "codex", "gemini-cli", "pi"):
         assert harness in result.stdout
@@ -39,6 +39,7 @@ def test_ingest_then_report_json_on_fixtures(tmp_path: Path) -> None:
     ingested = run("ingest", env=env)
     assert ingested.returncode == 0, ingested.stderr
     assert "6 new events" in ingested.stderr and "1 bad lines skipped" in ingested.stderr
+    assert "warning: " + str(FIXTURES / "claude-code" / "content-blocks") in ingested.stderr
     result = run("report", "model", "--json", "--no-ingest", env=env)
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)

@@ -193,3 +193,25 @@ def test_vanished_file_is_reported_and_the_rest_ingested(tmp_path: Path, isolate
     summary = ingest(tmp_path / "s.duckdb", env=fixture_env("claude-code", root, isolated_home))
     assert any(p.startswith(f"{gone}: cannot stat") for p in summary.problems)
     assert _events(tmp_path / "s.duckdb") == 3
+
+
+def test_migrations_are_recorded_once_and_the_store_is_private(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "s.duckdb"
+    with store.connect(db) as con:
+        applied = con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()
+        assert store.migrate(con) == []
+    assert [name for (name,) in applied] == [name for name, _ in store.MIGRATIONS]
+    assert db.stat().st_mode & 0o777 == 0o600
+    assert db.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_read_only_store_location_is_a_clear_error(tmp_path: Path) -> None:
+    from agent_usage.errors import StoreError
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    with (
+        pytest.raises(StoreError, match="cannot create the store directory"),
+        store.connect(blocker / "s.duckdb"),
+    ):
+        pass

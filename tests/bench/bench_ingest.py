@@ -24,8 +24,13 @@ def _timed_cli(args: list[str], env: dict[str, str]) -> tuple[float, float]:
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "agent_usage", *args], env={**os.environ, **env}, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "agent_usage", *args],
+        env={**os.environ, **env},
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, max(peak, before) / 1024
@@ -38,8 +43,13 @@ def main() -> None:
     args = parser.parse_args()
     root = args.out or Path(tempfile.mkdtemp(prefix="agent-usage-bench-"))
     started = time.perf_counter()
-    corpus = generate(root / "corpus", days=90, sessions_per_day=40, target_bytes=args.size_mb * 1_000_000,
-                      tool_output_bytes=6_000)
+    corpus = generate(
+        root / "corpus",
+        days=90,
+        sessions_per_day=40,
+        target_bytes=args.size_mb * 1_000_000,
+        tool_output_bytes=6_000,
+    )
     generated = time.perf_counter() - started
     env = {**corpus.env, "AGENT_USAGE_HOME": str(root / "home")}
     db = str(root / "bench.duckdb")
