@@ -11,13 +11,16 @@ import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from agent_usage import errors
 from agent_usage.paths import resolve_paths
+
+if TYPE_CHECKING:
+    from agent_usage.ingest import IngestSummary
 
 app = typer.Typer(
     name="agent-usage",
@@ -46,7 +49,7 @@ def _db(db: Path | None) -> Path:
     return resolve_paths(db).db_path
 
 
-def _run_ingest(db_path: Path, env: dict[str, str] | None = None, quiet: bool = False):  # noqa: ANN202
+def _run_ingest(db_path: Path, env: dict[str, str] | None = None, quiet: bool = False) -> IngestSummary:
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     from agent_usage.ingest import ingest
@@ -69,7 +72,7 @@ def _run_ingest(db_path: Path, env: dict[str, str] | None = None, quiet: bool = 
         return ingest(db_path, env=env, progress=advance, prices_file=resolve_paths().prices_file)
 
 
-def _print_summary(summary) -> None:  # noqa: ANN001
+def _print_summary(summary: IngestSummary) -> None:
     stderr.print(
         f"{summary.files_read} files read ({summary.files_unchanged} unchanged of {summary.files_found}), "
         f"{summary.events_new} new events, {summary.duplicates} duplicates skipped, "
@@ -249,9 +252,9 @@ def main() -> None:
         sys.exit(done.exit_code)
     except typer.Abort:
         sys.exit(errors.ExitCode.INTERRUPTED)
-    except Exception as error:  # noqa: BLE001
-        name = type(error).__name__
-        if name in ("UsageError", "BadParameter", "NoSuchOption", "MissingParameter", "BadArgumentUsage"):
-            stderr.print(f"error: {error}", highlight=False, markup=False)
-            sys.exit(errors.ExitCode.USAGE)
+    except Exception as error:
+        show, code = getattr(error, "show", None), getattr(error, "exit_code", None)
+        if callable(show) and isinstance(code, int):  # Typer's usage errors (bad option, argument, ...)
+            show()
+            sys.exit(code)
         raise

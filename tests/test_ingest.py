@@ -46,48 +46,25 @@ def test_partial_last_line_is_left_then_read_when_completed(tmp_path: Path, isol
     assert summary.bad_lines == 0  # the earlier bad line is not read (or counted) again
 
 
+def _token_count(ts: str, total: tuple[int, ...], last: tuple[int, ...] | None = None) -> dict:
+    """A Codex token_count line with cumulative `total` and optional `last` usage."""
+    names = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+    info = {"total_token_usage": dict(zip(names, total, strict=True))}
+    if last is not None:
+        info["last_token_usage"] = dict(zip(names, last, strict=True))
+    return {"timestamp": ts, "type": "event_msg", "payload": {"type": "token_count", "info": info}}
+
+
 def test_appending_turns_adds_exactly_those_events(tmp_path: Path, isolated_home: Path) -> None:
     root = copy_fixture("codex", "reemit", tmp_path)
     env, db = fixture_env("codex", root, isolated_home), tmp_path / "s.duckdb"
     ingest(db, env=env)
     rollout = next(root.rglob("rollout-*.jsonl"))
     new_turns = [
-        {
-            "timestamp": "2026-03-02T09:20:00.000Z",
-            "type": "event_msg",
-            "payload": {
-                "type": "token_count",
-                "info": {
-                    "total_token_usage": {
-                        "input_tokens": 60108,
-                        "cached_input_tokens": 48112,
-                        "output_tokens": 2815,
-                        "reasoning_output_tokens": 1004,
-                    },
-                    "last_token_usage": {
-                        "input_tokens": 10000,
-                        "cached_input_tokens": 8000,
-                        "output_tokens": 500,
-                        "reasoning_output_tokens": 100,
-                    },
-                },
-            },
-        },
-        {
-            "timestamp": "2026-03-02T09:20:01.000Z",
-            "type": "event_msg",
-            "payload": {
-                "type": "token_count",
-                "info": {
-                    "total_token_usage": {
-                        "input_tokens": 60108,
-                        "cached_input_tokens": 48112,
-                        "output_tokens": 2815,
-                        "reasoning_output_tokens": 1004,
-                    }
-                },
-            },
-        },
+        _token_count(
+            "2026-03-02T09:20:00.000Z", total=(60108, 48112, 2815, 1004), last=(10000, 8000, 500, 100)
+        ),
+        _token_count("2026-03-02T09:20:01.000Z", total=(60108, 48112, 2815, 1004)),  # a re-emit
     ]
     with rollout.open("a") as handle:
         handle.writelines(json.dumps(t) + "\n" for t in new_turns)
