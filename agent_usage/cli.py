@@ -12,6 +12,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
@@ -107,14 +108,38 @@ def _warn_unpriced(db_path: Path) -> None:
         )
 
 
-def _since(value: str | None, last: str | None) -> datetime | None:
+def _zone(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise typer.BadParameter(
+            f"unknown time zone {tz!r}; use an IANA name such as Europe/Berlin", param_hint="--tz"
+        ) from error
+
+
+def _instant(value: str | None, tz: str, option: str) -> datetime | None:
+    """A date or datetime given in `tz`, as naive UTC (the store's time base)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise typer.BadParameter(
+            f"{value!r} is not a date or datetime (YYYY-MM-DD[THH:MM])", param_hint=option
+        ) from error
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=_zone(tz))
+    return parsed.astimezone(UTC).replace(tzinfo=None)
+
+
+def _since(value: str | None, last: str | None, tz: str) -> datetime | None:
     if last:
-        amount, unit = int(last[:-1]), last[-1]
+        amount, unit = last[:-1], last[-1:]
         days = {"d": 1, "w": 7, "m": 30}.get(unit)
-        if days is None:
+        if days is None or not amount.isdigit():
             raise typer.BadParameter("use a number and d, w or m, e.g. 7d", param_hint="--last")
-        return datetime.now(UTC).replace(tzinfo=None) - timedelta(days=amount * days)
-    return datetime.fromisoformat(value) if value else None
+        return datetime.now(UTC).replace(tzinfo=None) - timedelta(days=int(amount) * days)
+    return _instant(value, tz, "--since")
 
 
 @app.command()
@@ -123,8 +148,8 @@ def report(
         str, typer.Argument(help="daily, monthly, hourly, session, project, model or harness")
     ] = "daily",
     db: DbOption = None,
-    since: Annotated[str | None, typer.Option(help="From this date or datetime (UTC).")] = None,
-    until: Annotated[str | None, typer.Option(help="Before this date or datetime (UTC).")] = None,
+    since: Annotated[str | None, typer.Option(help="From this date or datetime (in --tz).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this date or datetime (in --tz).")] = None,
     last: Annotated[str | None, typer.Option(help="Only the last 7d, 4w, 3m.")] = None,
     tz: Annotated[str, typer.Option(help="Time zone for day boundaries.")] = "UTC",
     harness: Annotated[list[str] | None, typer.Option(help="Only this harness (repeatable).")] = None,
@@ -143,12 +168,13 @@ def report(
 
     if view not in VIEWS:
         raise typer.BadParameter(f"choose one of {', '.join(VIEWS)}", param_hint="VIEW")
+    _zone(tz)
     db_path = _db(db)
     if not no_ingest:
         _run_ingest(db_path, quiet=True)
     filters = Filters(
-        since=_since(since, last),
-        until=datetime.fromisoformat(until) if until else None,
+        since=_since(since, last, tz),
+        until=_instant(until, tz, "--until"),
         harnesses=tuple(harness or ()),
         projects=tuple(project or ()),
         models=tuple(model or ()),

@@ -100,3 +100,28 @@ def test_report_imports_neither_textual_nor_opentelemetry() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_tz_moves_day_boundaries_and_since_follows_the_zone() -> None:
+    env = {"CLAUDE_CONFIG_DIR": str(FIXTURES / "claude-code" / "content-blocks")}
+    # events at 09:12-09:14 UTC on 2026-05-04: 23:12 the day before at UTC-10
+    west = json.loads(run("report", "daily", "--json", "--tz", "Etc/GMT+10", env=env).stdout)
+    assert [row["key"] for row in west["rows"]] == ["2026-05-03"]
+    # 18:13 in Tokyo is 09:13 UTC: only msg_01B (09:13:05) and msg_01D (09:14:00) are after it
+    tokyo = json.loads(
+        run(
+            "report",
+            "daily",
+            "--json",
+            "--no-ingest",
+            "--tz",
+            "Asia/Tokyo",
+            "--since",
+            "2026-05-04T18:13",
+            env=env,
+        ).stdout
+    )
+    assert tokyo["totals"]["events"] == 2
+    assert tokyo["filters"]["since"] == "2026-05-04T09:13:00Z"
+    bad = run("report", "daily", "--no-ingest", "--tz", "Mars/Olympus", env=env)
+    assert bad.returncode == 2 and "unknown time zone" in bad.stderr
