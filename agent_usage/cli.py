@@ -87,10 +87,11 @@ def _print_summary(summary: IngestSummary) -> None:
 @app.command()
 def ingest(db: DbOption = None, quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
     """Read new usage from the agents' session files into the store."""
-    summary = _run_ingest(_db(db), quiet=quiet)
+    db_path = _db(db)
+    summary = _run_ingest(db_path, quiet=quiet)
     if not quiet:
         _print_summary(summary)
-    _warn_unpriced(_db(db))
+    _warn_unpriced(db_path)
 
 
 def _warn_unpriced(db_path: Path) -> None:

@@ -27,18 +27,6 @@ END_OF_TIME = datetime(9999, 1, 1)
 RATE_KEYS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 _OVERRIDE_KEYS = {*RATE_KEYS, "provider", "free"}
 
-PRICE_COLUMNS = (
-    "provider",
-    "model",
-    "matched_model",
-    "source",
-    "valid_from",
-    "valid_to",
-    *RATE_KEYS,
-    "tier_start",
-    *(f"tier_{k}" for k in RATE_KEYS),
-)
-
 
 @dataclass(slots=True)
 class PriceRow:

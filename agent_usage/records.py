@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-HARNESSES: tuple[str, ...] = ("claude-code", "gemini-cli", "codex", "pi")
-
 
 @dataclass(slots=True)
 class UsageEvent:
