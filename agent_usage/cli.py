@@ -9,10 +9,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
@@ -35,15 +33,6 @@ stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() or os.enviro
 stderr = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="Store file (default: the user data dir).")]
-VIEWS = {
-    "daily": "day",
-    "monthly": "month",
-    "hourly": "hour",
-    "session": "session",
-    "project": "project",
-    "model": "model",
-    "harness": "harness",
-}
 
 
 def _db(db: Path | None) -> Path:
@@ -109,86 +98,79 @@ def _warn_unpriced(db_path: Path) -> None:
         )
 
 
-def _zone(tz: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise typer.BadParameter(
-            f"unknown time zone {tz!r}; use an IANA name such as Europe/Berlin", param_hint="--tz"
-        ) from error
-
-
-def _instant(value: str | None, tz: str, option: str) -> datetime | None:
-    """A date or datetime given in `tz`, as naive UTC (the store's time base)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as error:
-        raise typer.BadParameter(
-            f"{value!r} is not a date or datetime (YYYY-MM-DD[THH:MM])", param_hint=option
-        ) from error
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=_zone(tz))
-    return parsed.astimezone(UTC).replace(tzinfo=None)
-
-
-def _since(value: str | None, last: str | None, tz: str) -> datetime | None:
-    if last:
-        amount, unit = last[:-1], last[-1:]
-        days = {"d": 1, "w": 7, "m": 30}.get(unit)
-        if days is None or not amount.isdigit():
-            raise typer.BadParameter("use a number and d, w or m, e.g. 7d", param_hint="--last")
-        return datetime.now(UTC).replace(tzinfo=None) - timedelta(days=int(amount) * days)
-    return _instant(value, tz, "--since")
+ViewArgument = Annotated[
+    str, typer.Argument(help="daily, weekly, monthly, hourly, session, project, model, harness or blocks")
+]
 
 
 @app.command()
 def report(
-    view: Annotated[
-        str, typer.Argument(help="daily, monthly, hourly, session, project, model or harness")
-    ] = "daily",
+    view: ViewArgument = "daily",
     db: DbOption = None,
-    since: Annotated[str | None, typer.Option(help="From this date or datetime (in --tz).")] = None,
-    until: Annotated[str | None, typer.Option(help="Before this date or datetime (in --tz).")] = None,
-    last: Annotated[str | None, typer.Option(help="Only the last 7d, 4w, 3m.")] = None,
-    tz: Annotated[str, typer.Option(help="Time zone for day boundaries.")] = "UTC",
+    since: Annotated[str | None, typer.Option(help="From this date or datetime (read in --tz).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this date (inclusive) or datetime.")] = None,
+    last: Annotated[str | None, typer.Option(help="Only the last 7d, 4w or 3m, calendar-aligned.")] = None,
+    today: Annotated[bool, typer.Option("--today", help="Only today (in --tz).")] = False,
+    tz: Annotated[
+        str | None, typer.Option(help="IANA time zone for day boundaries (default: local).")
+    ] = None,
+    start_of_week: Annotated[str, typer.Option(help="First day of a week for `weekly`.")] = "monday",
     harness: Annotated[list[str] | None, typer.Option(help="Only this harness (repeatable).")] = None,
     project: Annotated[list[str] | None, typer.Option(help="Only this project (repeatable).")] = None,
     model: Annotated[list[str] | None, typer.Option(help="Only this model (repeatable).")] = None,
     mode: Annotated[str, typer.Option(help="Cost mode: auto, calculate or display.")] = "auto",
+    breakdown: Annotated[bool, typer.Option("--breakdown", help="Per-model rows under each row.")] = False,
+    session_id: Annotated[
+        str | None, typer.Option("--id", help="With `session`: one session's turns (id or prefix).")
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    csv_output: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
     no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Report on the store as it is.")] = False,
 ) -> None:
-    """Usage and cost per day, month, session, project, model or harness."""
-    import orjson
-
-    from agent_usage import store
-    from agent_usage.queries import Filters, totals, usage_rows
-    from agent_usage.render import report_document, usage_table
+    """Usage and cost per day, week, month, hour, session, project, model, harness or 5-hour block."""
+    from agent_usage import periods, store
+    from agent_usage.pricing import COST_MODES
+    from agent_usage.queries import Filters
+    from agent_usage.reports import VIEWS, build
 
     if view not in VIEWS:
-        raise typer.BadParameter(f"choose one of {', '.join(VIEWS)}", param_hint="VIEW")
-    _zone(tz)
-    db_path = _db(db)
-    if not no_ingest:
-        _run_ingest(db_path, quiet=True)
+        raise errors.UsageError(f"unknown view {view!r}; choose one of {', '.join(VIEWS)}")
+    if mode not in COST_MODES:
+        raise errors.UsageError(f"--mode: choose one of {', '.join(COST_MODES)}")
+    if session_id is not None and view != "session":
+        raise errors.UsageError("--id works with the `session` view: agent-usage report session --id ID")
+    if json_output and csv_output:
+        raise errors.UsageError("use only one of --json and --csv")
+    tz_name = tz or periods.local_zone_name()
+    zone = periods.zone(tz_name)
+    now = periods.now_utc()
+    period = periods.resolve_period(zone, since=since, until=until, last=last, today=today, now=now)
     filters = Filters(
-        since=_since(since, last, tz),
-        until=_instant(until, tz, "--until"),
+        since=period.since,
+        until=period.until,
         harnesses=tuple(harness or ()),
         projects=tuple(project or ()),
         models=tuple(model or ()),
-        tz=tz,
+        tz=tz_name,
         mode=mode,
+        week_start=periods.week_start_index(start_of_week),
     )
+    db_path = _db(db)
+    if not no_ingest:
+        _run_ingest(db_path, quiet=True)
     with store.connect(db_path, read_only=True) as con:
-        rows = usage_rows(con, VIEWS[view], filters)
-        total = totals(con, filters)
-    if json_output:
-        sys.stdout.write(orjson.dumps(report_document(view, filters, rows, total)).decode() + "\n")
+        result = build(con, view, filters, now, breakdown=breakdown, session_id=session_id)
+    if json_output or csv_output:
+        import orjson
+
+        from agent_usage.render.document import report_csv, report_document
+
+        text = report_csv(result) if csv_output else orjson.dumps(report_document(result)).decode() + "\n"
+        sys.stdout.write(text)
         return
-    stdout.print(usage_table(rows, total, f"agent-usage: {view}", view.capitalize(), stdout.width))
+    from agent_usage.render.tables import render_report
+
+    stdout.print(render_report(result, stdout.width))
 
 
 @app.command()
@@ -251,12 +233,17 @@ def demo(
             since=None,
             until=None,
             last=None,
-            tz="UTC",
+            today=False,
+            tz=None,
+            start_of_week="monday",
             harness=None,
             project=None,
             model=None,
             mode="auto",
+            breakdown=False,
+            session_id=None,
             json_output=False,
+            csv_output=False,
             no_ingest=True,
         )
     stderr.print(f"try: agent-usage report project --db {db_path} --no-ingest", highlight=False)

@@ -32,6 +32,12 @@ class ConfigError(AgentUsageError):
     exit_code = ExitCode.USAGE
 
 
+class UsageError(AgentUsageError):
+    """A command-line value that cannot be used (unknown zone, bad date, conflicting options)."""
+
+    exit_code = ExitCode.USAGE
+
+
 class StoreError(AgentUsageError):
     """The DuckDB store cannot be opened or written (permissions, corruption)."""
 

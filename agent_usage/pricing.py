@@ -252,11 +252,14 @@ COST_MODES = ("auto", "calculate", "display")
 
 
 def cost_for_mode(mode: str) -> str:
-    """SQL for an event's cost under a cost mode (auto: reported where present, else calculated)."""
+    """SQL for an event's cost under a mode; auto takes a non-zero reported cost, else calculates.
+
+    A recorded cost of 0 next to real tokens is a known pi bug, so auto recomputes it.
+    """
     if mode == "calculate":
         return f"({COST_SQL})"
     if mode == "display":
         return "e.cost_reported_usd"
     if mode == "auto":
-        return f"coalesce(e.cost_reported_usd, {COST_SQL})"
+        return f"coalesce(nullif(e.cost_reported_usd, 0), {COST_SQL})"
     raise ConfigError(f"unknown cost mode {mode!r}; choose one of {', '.join(COST_MODES)}")

@@ -9,25 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 
+from agent_usage.errors import UsageError
+from agent_usage.periods import offset_segments
 from agent_usage.pricing import PRICE_JOIN_SQL, cost_for_mode
 
-GROUPINGS: dict[str, str] = {
-    "day": "strftime(timezone(?, timezone('UTC', e.ts)), '%Y-%m-%d')",
-    "month": "strftime(timezone(?, timezone('UTC', e.ts)), '%Y-%m')",
-    "hour": "strftime(timezone(?, timezone('UTC', e.ts)), '%Y-%m-%d %H:00')",
-    "session": "e.session_id",
-    "project": "coalesce(e.project, '(unknown)')",
-    "model": "e.model",
-    "harness": "e.harness",
-}
+GROUPS = ("day", "week", "month", "hour", "session", "project", "model", "harness")
 
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """Which events a query covers; times are naive UTC, `tz` decides calendar grouping."""
+    """Which events a query covers; times are naive UTC, `tz` and `week_start` decide calendars."""
 
     since: datetime | None = None
     until: datetime | None = None
@@ -36,6 +31,8 @@ class Filters:
     models: tuple[str, ...] = ()
     tz: str = "UTC"
     mode: str = "auto"
+    week_start: int = 0  # 0 = monday ... 6 = sunday
+    session_ids: tuple[str, ...] = ()
 
     def where(self) -> tuple[str, list[Any]]:
         """SQL conditions on `e` and their parameters."""
@@ -50,11 +47,53 @@ class Filters:
             ("harness", self.harnesses),
             ("project", self.projects),
             ("model", self.models),
+            ("session_id", self.session_ids),
         ):
             if values:
                 clauses.append(f"e.{column} IN (SELECT unnest(?))")
                 params.append(list(values))
         return " AND ".join(clauses), params
+
+
+def local_ts_sql(con: duckdb.DuckDBPyConnection, tz: str) -> str:
+    """SQL for `e.ts` as wall-clock time in `tz`: UTC plus the offset in force at that instant.
+
+    The offsets over the store's span come from zoneinfo, so DST changes are exact, and the
+    shift is a CASE over a few constants (far cheaper per row than ICU conversion).
+    """
+    first, last = con.execute("SELECT min(ts), max(ts) FROM events").fetchone() or (None, None)
+    if first is None or last is None:
+        return "e.ts"
+    segments = offset_segments(ZoneInfo(tz), first, last)
+    if len(segments) == 1:
+        return f"(e.ts + INTERVAL ({segments[0][1]}) SECOND)"
+    cases = " ".join(
+        f"WHEN e.ts < TIMESTAMP '{until.isoformat(sep=' ')}' THEN INTERVAL ({offset}) SECOND"
+        for (_, offset), (until, _) in zip(segments, segments[1:], strict=False)
+    )
+    return f"(e.ts + CASE {cases} ELSE INTERVAL ({segments[-1][1]}) SECOND END)"
+
+
+def group_key(con: duckdb.DuckDBPyConnection, group: str | None, filters: Filters) -> str:
+    """The SQL expression that names an event's group."""
+    if group is None:
+        return "'total'"
+    calendar = {"day": "'%Y-%m-%d'", "month": "'%Y-%m'", "hour": "'%Y-%m-%d %H:00'"}
+    if group in calendar:
+        return f"strftime({local_ts_sql(con, filters.tz)}, {calendar[group]})"
+    if group == "week":
+        shift = f"INTERVAL {int(filters.week_start)} DAY"
+        local = local_ts_sql(con, filters.tz)
+        return f"strftime(date_trunc('week', {local} - {shift}) + {shift}, '%Y-%m-%d')"
+    columns = {
+        "session": "e.session_id",
+        "project": "coalesce(e.project, '(unknown)')",
+        "model": "e.model",
+        "harness": "e.harness",
+    }
+    if group not in columns:
+        raise ValueError(f"unknown grouping {group!r}")
+    return columns[group]
 
 
 @dataclass(slots=True)
@@ -72,58 +111,194 @@ class UsageRow:
     cost_usd: float | None = None
     unpriced_events: int = 0
     unpriced_models: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    harnesses: list[str] = field(default_factory=list)
+    projects: list[str] = field(default_factory=list)
     first_ts: datetime | None = None
     last_ts: datetime | None = None
+    model: str | None = None  # set on per-model breakdown rows
 
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
 
 
+_AGGREGATES = """
+    count(*), count(DISTINCT session_id),
+    sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+    sum(cache_write_5m_tokens + cache_write_1h_tokens), sum(reasoning_tokens),
+    sum(cost), count(*) FILTER (WHERE cost IS NULL),
+    list(DISTINCT model ORDER BY model) FILTER (WHERE cost IS NULL),
+    list(DISTINCT model ORDER BY model), list(DISTINCT harness ORDER BY harness),
+    list(DISTINCT coalesce(project, '(unknown)') ORDER BY 1),
+    min(ts), max(ts)
+"""
+
+
+def _row(key: Any, values: tuple[Any, ...], model: str | None = None) -> UsageRow:
+    return UsageRow(
+        key=str(key),
+        events=values[0],
+        sessions=values[1],
+        input_tokens=int(values[2]),
+        output_tokens=int(values[3]),
+        cache_read_tokens=int(values[4]),
+        cache_write_tokens=int(values[5]),
+        reasoning_tokens=int(values[6]),
+        cost_usd=float(values[7]) if values[7] is not None else None,
+        unpriced_events=values[8],
+        unpriced_models=list(values[9] or []),
+        models=list(values[10] or []),
+        harnesses=list(values[11] or []),
+        projects=list(values[12] or []),
+        first_ts=values[13],
+        last_ts=values[14],
+        model=model,
+    )
+
+
+def _priced(filters: Filters, key_sql: str) -> str:
+    where, _ = filters.where()
+    return f"""
+        WITH priced AS (
+            SELECT {key_sql} AS k, e.*, {cost_for_mode(filters.mode)} AS cost
+            FROM events e {PRICE_JOIN_SQL}
+            WHERE {where})"""
+
+
+def usage_report(
+    con: duckdb.DuckDBPyConnection, group: str | None, filters: Filters
+) -> tuple[list[UsageRow], UsageRow]:
+    """Totals per group, ordered by key, and the grand total.
+
+    Two plain aggregations: measured faster than one GROUPING SETS query, because DuckDB
+    computes the DISTINCT aggregates once per grouping set either way.
+    """
+    _, params = filters.where()
+    key_sql = group_key(con, group, filters)
+    sql = f"{_priced(filters, key_sql)} SELECT k, {_AGGREGATES} FROM priced GROUP BY k ORDER BY k"
+    rows = [_row(r[0], r[1:]) for r in con.execute(sql, params).fetchall()]
+    if group is None:
+        return rows, rows[0] if rows else UsageRow(key="total")
+    return rows, totals(con, filters)
+
+
 def usage_rows(con: duckdb.DuckDBPyConnection, group: str | None, filters: Filters) -> list[UsageRow]:
     """Totals per group (or one row for everything when `group` is None), ordered by key."""
-    cost = cost_for_mode(filters.mode)
-    key_sql = GROUPINGS[group] if group else "'total'"
-    key_params: list[Any] = [filters.tz] if group and "?" in key_sql else []
-    where, params = filters.where()
-    sql = f"""
-        WITH priced AS (
-            SELECT {key_sql} AS k, e.*, {cost} AS cost
-            FROM events e {PRICE_JOIN_SQL}
-            WHERE {where})
-        SELECT k, count(*), count(DISTINCT session_id),
-               sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
-               sum(cache_write_5m_tokens + cache_write_1h_tokens), sum(reasoning_tokens),
-               sum(cost), count(*) FILTER (WHERE cost IS NULL),
-               list(DISTINCT model ORDER BY model) FILTER (WHERE cost IS NULL),
-               min(ts), max(ts)
-        FROM priced GROUP BY k ORDER BY k
-    """
-    rows = con.execute(sql, key_params + params).fetchall()
-    return [
-        UsageRow(
-            key=str(r[0]),
-            events=r[1],
-            sessions=r[2],
-            input_tokens=int(r[3]),
-            output_tokens=int(r[4]),
-            cache_read_tokens=int(r[5]),
-            cache_write_tokens=int(r[6]),
-            reasoning_tokens=int(r[7]),
-            cost_usd=float(r[8]) if r[8] is not None else None,
-            unpriced_events=r[9],
-            unpriced_models=list(r[10] or []),
-            first_ts=r[11],
-            last_ts=r[12],
-        )
-        for r in rows
-    ]
+    return usage_report(con, group, filters)[0]
+
+
+def model_breakdown(
+    con: duckdb.DuckDBPyConnection, group: str, filters: Filters
+) -> dict[str, list[UsageRow]]:
+    """Per group key, one row per model (most expensive first), for `--breakdown`."""
+    _, params = filters.where()
+    sql = f"""{_priced(filters, group_key(con, group, filters))}
+        SELECT k, model, {_AGGREGATES} FROM priced GROUP BY k, model
+        ORDER BY k, sum(cost) DESC NULLS LAST, model"""
+    breakdown: dict[str, list[UsageRow]] = {}
+    for r in con.execute(sql, params).fetchall():
+        breakdown.setdefault(str(r[0]), []).append(_row(r[1], r[2:], model=r[1]))
+    return breakdown
 
 
 def totals(con: duckdb.DuckDBPyConnection, filters: Filters) -> UsageRow:
     """One row with the totals of everything the filters select."""
-    rows = usage_rows(con, None, filters)
+    rows = usage_report(con, None, filters)[0]
     return rows[0] if rows else UsageRow(key="total")
+
+
+@dataclass(slots=True)
+class Turn:
+    """One usage event of a session, for the turn-by-turn detail."""
+
+    ts: datetime
+    harness: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cache_write_tokens: int
+    cache_read_tokens: int
+    reasoning_tokens: int
+    cost_usd: float | None
+    agent_id: str | None
+    source_path: str
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+
+@dataclass(slots=True)
+class SessionInfo:
+    """Where a session ran and where its usage came from."""
+
+    session_id: str
+    harness: str
+    project: str | None
+    cwd: str | None
+    git_branch: str | None
+    parent_session_id: str | None
+    source_paths: list[str]
+
+
+def resolve_session(con: duckdb.DuckDBPyConnection, text: str) -> str:
+    """The full session id for an id or a unique prefix of one."""
+    matches = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT session_id FROM events WHERE starts_with(session_id, ?) ORDER BY 1 LIMIT 6",
+            [text],
+        ).fetchall()
+    ]
+    if text in matches:
+        return text
+    if not matches:
+        raise UsageError(f"--id: no session matches {text!r}; `agent-usage report session` lists them")
+    if len(matches) > 1:
+        raise UsageError(f"--id: {text!r} matches several sessions ({', '.join(matches[:5])}); give more")
+    return matches[0]
+
+
+def session_info(con: duckdb.DuckDBPyConnection, session_id: str) -> SessionInfo:
+    """The session's harness, project, folder, branch, parent and source files."""
+    row = con.execute(
+        """SELECT any_value(harness), any_value(project), arg_max(cwd, ts), arg_max(git_branch, ts),
+                  any_value(parent_session_id), list(DISTINCT source_path ORDER BY source_path)
+           FROM events WHERE session_id = ?""",
+        [session_id],
+    ).fetchone()
+    assert row is not None
+    return SessionInfo(session_id, row[0], row[1], row[2], row[3], row[4], list(row[5] or []))
+
+
+def session_turns(con: duckdb.DuckDBPyConnection, session_id: str, filters: Filters) -> list[Turn]:
+    """Every usage event of one session in time order, with its cost under the filters' mode."""
+    where, params = filters.where()
+    rows = con.execute(
+        f"""SELECT e.ts, e.harness, e.model, e.input_tokens, e.output_tokens,
+                   e.cache_write_5m_tokens + e.cache_write_1h_tokens, e.cache_read_tokens,
+                   e.reasoning_tokens, {cost_for_mode(filters.mode)}, e.agent_id, e.source_path
+            FROM events e {PRICE_JOIN_SQL}
+            WHERE e.session_id = ? AND {where} ORDER BY e.ts, e.event_key""",
+        [session_id, *params],
+    ).fetchall()
+    return [Turn(*r) for r in rows]
+
+
+def timeline(
+    con: duckdb.DuckDBPyConnection, filters: Filters
+) -> list[tuple[datetime, int, float | None, str]]:
+    """(ts, total tokens, cost, model) per event in time order: the input of the 5-hour blocks."""
+    where, params = filters.where()
+    return con.execute(
+        f"""SELECT e.ts,
+                   e.input_tokens + e.output_tokens + e.cache_read_tokens
+                     + e.cache_write_5m_tokens + e.cache_write_1h_tokens,
+                   {cost_for_mode(filters.mode)}, e.model
+            FROM events e {PRICE_JOIN_SQL} WHERE {where} ORDER BY e.ts""",
+        params,
+    ).fetchall()
 
 
 def session_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -95,7 +95,8 @@ def test_bad_usage_exits_2_and_busy_store_exits_3(tmp_path: Path) -> None:
 
 def test_report_imports_neither_textual_nor_opentelemetry() -> None:
     code = (
-        "import sys; from agent_usage import cli, ingest, queries, render; "
+        "import sys; from agent_usage import cli, ingest, queries, reports, blocks, periods; "
+        "from agent_usage.render import tables, document; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'opentelemetry')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

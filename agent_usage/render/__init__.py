@@ -1,0 +1,1 @@
+"""Turning reports into Rich tables (`tables`), JSON documents and CSV (`document`)."""

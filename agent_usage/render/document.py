@@ -1,0 +1,182 @@
+"""The `--json` document and `--csv` table of a report (contract: docs/json-output.md).
+
+Both are data only, written to stdout by the CLI. Unknown cost is `null` in JSON and an empty
+cell in CSV, never 0. The JSON Schema ships beside this module as `report.schema.json`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from agent_usage.blocks import Block
+from agent_usage.periods import WEEKDAYS
+from agent_usage.queries import Turn, UsageRow
+from agent_usage.render.format import utc_iso
+from agent_usage.reports import Report
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
+
+
+def usd(value: float | None) -> float | None:
+    """A cost rounded to a billionth of a dollar, so sums print without float noise."""
+    return round(value, 9) if value is not None else None
+
+
+def _usage(row: UsageRow) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "events": row.events,
+        "sessions": row.sessions,
+        "input_tokens": row.input_tokens,
+        "output_tokens": row.output_tokens,
+        "cache_write_tokens": row.cache_write_tokens,
+        "cache_read_tokens": row.cache_read_tokens,
+        "reasoning_tokens": row.reasoning_tokens,
+        "total_tokens": row.total_tokens,
+        "cost_usd": usd(row.cost_usd),
+        "unpriced_events": row.unpriced_events,
+        "unpriced_models": row.unpriced_models,
+        "models": row.models,
+        "harnesses": row.harnesses,
+        "projects": row.projects,
+        "first_ts": utc_iso(row.first_ts),
+        "last_ts": utc_iso(row.last_ts),
+    }
+
+
+def _block(block: Block) -> dict[str, Any]:
+    return {
+        "start": utc_iso(block.start),
+        "end": utc_iso(block.end),
+        "first_ts": utc_iso(block.first_ts),
+        "last_ts": utc_iso(block.last_ts),
+        "is_active": block.is_active,
+        "is_gap": block.is_gap,
+        "events": block.events,
+        "total_tokens": block.total_tokens,
+        "cost_usd": usd(block.cost_usd),
+        "unpriced_events": block.unpriced_events,
+        "unpriced_models": block.unpriced_models,
+        "models": block.models,
+    }
+
+
+def _turn(turn: Turn) -> dict[str, Any]:
+    return {
+        "ts": utc_iso(turn.ts),
+        "harness": turn.harness,
+        "model": turn.model,
+        "agent_id": turn.agent_id,
+        "input_tokens": turn.input_tokens,
+        "output_tokens": turn.output_tokens,
+        "cache_write_tokens": turn.cache_write_tokens,
+        "cache_read_tokens": turn.cache_read_tokens,
+        "reasoning_tokens": turn.reasoning_tokens,
+        "total_tokens": turn.total_tokens,
+        "cost_usd": usd(turn.cost_usd),
+        "source_path": turn.source_path,
+    }
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """The versioned JSON document of any report."""
+    filters = report.filters
+    rows = []
+    for row in report.rows:
+        item = _usage(row)
+        if report.breakdown is not None:
+            item["breakdown"] = [
+                _usage(sub) | {"key": sub.model} for sub in report.breakdown.get(row.key, [])
+            ]
+        rows.append(item)
+    document: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "view": report.view,
+        "filters": {
+            "since": utc_iso(filters.since),
+            "until": utc_iso(filters.until),
+            "harness": list(filters.harnesses),
+            "project": list(filters.projects),
+            "model": list(filters.models),
+            "tz": filters.tz,
+            "mode": filters.mode,
+            "start_of_week": WEEKDAYS[filters.week_start],
+            "breakdown": report.breakdown is not None,
+        },
+        "rows": rows,
+        "totals": _usage(report.totals),
+    }
+    if report.view == "blocks":
+        document["now"] = utc_iso(report.now)
+        document["blocks"] = [_block(block) for block in report.blocks]
+        burn = report.burn
+        document["active_block"] = (
+            {
+                "tokens_per_minute": burn.tokens_per_minute,
+                "cost_per_hour": usd(burn.cost_per_hour),
+                "remaining_minutes": burn.remaining_minutes,
+                "projected_tokens": burn.projected_tokens,
+                "projected_cost_usd": usd(burn.projected_cost_usd),
+            }
+            if burn
+            else None
+        )
+    if report.session is not None:
+        info = report.session
+        document["session"] = {
+            "id": info.session_id,
+            "harness": info.harness,
+            "project": info.project,
+            "cwd": info.cwd,
+            "git_branch": info.git_branch,
+            "parent_session_id": info.parent_session_id,
+            "source_paths": info.source_paths,
+        }
+        document["turns"] = [_turn(turn) for turn in report.turns]
+    return document
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return value
+
+
+def _empty_header(report: Report) -> list[str]:
+    """Column names when there is no record to take them from."""
+    if report.view == "blocks":
+        return list(_block(Block(start=report.now, end=report.now)))
+    if report.session is not None:
+        return list(_turn(Turn(report.now, "", "", 0, 0, 0, 0, 0, None, None, "")))
+    usage = list(_usage(report.totals))
+    return ["key", "model", *usage[1:]] if report.breakdown is not None else usage
+
+
+def report_csv(report: Report) -> str:
+    """One CSV table: group rows (per model with --breakdown), blocks, or a session's turns."""
+    document = report_document(report)
+    if report.view == "blocks":
+        records = document["blocks"]
+    elif report.session is not None:
+        records = document["turns"]
+    elif report.breakdown is not None:
+        records = [
+            {"key": row["key"], "model": sub["key"], **{k: v for k, v in sub.items() if k != "key"}}
+            for row in document["rows"]
+            for sub in row["breakdown"]
+        ]
+    else:
+        records = document["rows"]
+    out = io.StringIO()
+    fields = list(records[0]) if records else _empty_header(report)
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({key: _cell(record.get(key)) for key in fields})
+    return out.getvalue()

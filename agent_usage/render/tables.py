@@ -1,0 +1,217 @@
+"""Rich renderables for every report view; the layout adapts to the terminal width.
+
+At 110 columns and more, every token column with full counts; below, the compact layout:
+counts like `1.2M`, no cache columns (they stay in the total), short labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from agent_usage.queries import UsageRow
+from agent_usage.render.format import duration, local_time, money, tokens
+from agent_usage.reports import Report
+
+COMPACT_BELOW = 110
+SHORT_ID = 8
+TOKEN_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("Input", "input_tokens", True),
+    ("Output", "output_tokens", True),
+    ("Cache write", "cache_write_tokens", False),
+    ("Cache read", "cache_read_tokens", False),
+    ("Total tokens", "total_tokens", True),
+)
+VIEW_LABELS = {
+    "daily": "Date",
+    "weekly": "Week of",
+    "monthly": "Month",
+    "hourly": "Hour",
+    "session": "Session",
+    "project": "Project",
+    "model": "Model",
+    "harness": "Harness",
+}
+
+
+def render_report(report: Report, width: int) -> RenderableType:
+    """The renderable for any report."""
+    if report.view == "blocks":
+        return blocks_table(report, width)
+    if report.session is not None:
+        return session_detail(report, width)
+    return usage_table(report, width)
+
+
+def _token_columns(width: int) -> list[tuple[str, str]]:
+    if width < COMPACT_BELOW:
+        return [
+            ("Tokens" if attr == "total_tokens" else label, attr)
+            for label, attr, essential in TOKEN_COLUMNS
+            if essential
+        ]
+    return [(label, attr) for label, attr, _ in TOKEN_COLUMNS]
+
+
+def short_ids(ids: list[str], length: int = SHORT_ID) -> dict[str, str]:
+    """The shortest prefix (at least `length`) that tells each id apart, like git's short hashes."""
+    while length < max((len(i) for i in ids), default=0):
+        prefixes = [i[:length] for i in ids]
+        if len(set(prefixes)) == len(prefixes):
+            break
+        length += 4
+    return {i: i[:length] for i in ids}
+
+
+def _table(title: str, width: int) -> Table:
+    """A table with a totals footer; the compact layout drops the vertical rules to save width."""
+    return Table(
+        title=title,
+        show_footer=True,
+        header_style="bold",
+        footer_style="bold",
+        title_style="bold",
+        box=box.SIMPLE_HEAD if width < COMPACT_BELOW else box.HEAVY_HEAD,
+        pad_edge=width >= COMPACT_BELOW,
+        collapse_padding=width < COMPACT_BELOW,
+    )
+
+
+def _cost_column(table: Table, total: UsageRow, compact: bool) -> None:
+    footer = money(total.cost_usd, total.unpriced_models, compact)
+    table.add_column("Cost (USD)", justify="right", no_wrap=True, footer=footer)
+
+
+def usage_table(report: Report, width: int) -> Table:
+    """Grouped usage with token columns, cost, a totals row and optional per-model sub-rows."""
+    compact = width < COMPACT_BELOW
+    is_session = report.view == "session"
+    total = report.totals
+    table = _table(f"agent-usage: {report.view} ({report.filters.tz})", width)
+    table.add_column(VIEW_LABELS[report.view], footer="Total", no_wrap=True)
+    extra: list[tuple[str, Callable[[UsageRow], str]]] = []
+    if is_session:
+        extra = [
+            ("Harness", lambda r: ", ".join(r.harnesses)),
+            (
+                "Last" if compact else "Last activity",
+                lambda r: local_time(r.last_ts, report.filters.tz, "%m-%d %H:%M"),
+            ),
+        ]
+        if not compact:
+            extra.insert(1, ("Project", lambda r: ", ".join(r.projects)))
+    elif report.view in ("daily", "weekly", "monthly") and not compact and report.breakdown is None:
+        extra = [("Models", lambda r: ", ".join(r.models))]
+    for label, _ in extra:
+        table.add_column(
+            label, overflow="fold" if label == "Models" else "ellipsis", no_wrap=label != "Models"
+        )
+    columns = _token_columns(width)
+    for label, attr in columns:
+        table.add_column(label, justify="right", no_wrap=True, footer=tokens(getattr(total, attr), compact))
+    _cost_column(table, total, compact)
+
+    def cells(row: UsageRow, key: str) -> list[str]:
+        return [
+            key,
+            *(render(row) for _, render in extra),
+            *(tokens(getattr(row, attr), compact) for _, attr in columns),
+            money(row.cost_usd, row.unpriced_models, compact),
+        ]
+
+    names = short_ids([row.key for row in report.rows]) if is_session else {}
+    for row in report.rows:
+        table.add_row(*cells(row, names.get(row.key, row.key)))
+        for sub in (report.breakdown or {}).get(row.key, []):
+            sub_cells = cells(sub, f"  └ {sub.model}")
+            table.add_row(*sub_cells, style="dim")
+    return table
+
+
+def session_detail(report: Report, width: int) -> RenderableType:
+    """One session: where it ran, then each turn with time, model, tokens and cost."""
+    info = report.session
+    assert info is not None
+    compact = width < COMPACT_BELOW
+    tz = report.filters.tz
+    lines = [
+        ("Session", info.session_id),
+        ("Harness", info.harness),
+        ("Project", info.project or "-"),
+        ("Folder", info.cwd or "-"),
+        ("Branch", info.git_branch or "-"),
+    ]
+    if info.parent_session_id:
+        lines.append(("Parent session", info.parent_session_id))
+    lines.extend(("File", path) for path in info.source_paths)
+    header = Text()
+    for label, value in lines:
+        header.append(f"{label}: ", style="bold")
+        header.append(f"{value}\n")
+    total = report.totals
+    table = _table(f"turns ({tz})", width)
+    table.add_column("Time", footer="Total", no_wrap=True)
+    table.add_column("Model", footer=f"{len(report.turns)} turns", no_wrap=True)
+    columns = _token_columns(width)
+    for label, attr in columns:
+        table.add_column(label, justify="right", no_wrap=True, footer=tokens(getattr(total, attr), compact))
+    _cost_column(table, total, compact)
+    for turn in report.turns:
+        table.add_row(
+            local_time(turn.ts, tz, "%m-%d %H:%M:%S" if compact else "%Y-%m-%d %H:%M:%S"),
+            turn.model + (f" ({turn.agent_id})" if turn.agent_id and not compact else ""),
+            *(tokens(getattr(turn, attr), compact) for _, attr in columns),
+            money(turn.cost_usd, [turn.model] if turn.cost_usd is None else [], compact),
+        )
+    return Group(header, table)
+
+
+def blocks_table(report: Report, width: int) -> RenderableType:
+    """5-hour blocks with status, tokens and cost, and the active block's burn rate."""
+    compact = width < COMPACT_BELOW
+    tz = report.filters.tz
+    table = _table(f"agent-usage: 5-hour blocks ({tz}, {', '.join(report.filters.harnesses)})", width)
+    table.add_column("Block start", footer="Total", no_wrap=True)
+    table.add_column("Status")
+    table.add_column("Last event", no_wrap=True)
+    if not compact:
+        table.add_column("Models", overflow="fold")
+    table.add_column("Tokens", justify="right", footer=tokens(report.totals.total_tokens, compact))
+    total = report.totals
+    _cost_column(table, total, compact)
+    for block in report.blocks:
+        if block.is_gap:
+            gap = duration((block.end - block.start).total_seconds() / 60)
+            cells: list[Any] = [local_time(block.start, tz), f"gap {gap}", "-"]
+            if not compact:
+                cells.append("")
+            table.add_row(*cells, "", "", style="dim")
+            continue
+        status = "ACTIVE" if block.is_active else "ended"
+        cells = [local_time(block.start, tz), status, local_time(block.last_ts, tz, "%H:%M")]
+        if not compact:
+            cells.append(", ".join(block.models))
+        cells += [tokens(block.total_tokens, compact), money(block.cost_usd, block.unpriced_models, compact)]
+        table.add_row(*cells, style="bold green" if block.is_active else None)
+    parts: list[RenderableType] = [table]
+    if report.burn is not None:
+        burn = report.burn
+        active = next(b for b in report.blocks if b.is_active)
+        cost_rate = f", ${burn.cost_per_hour:,.2f}/h" if burn.cost_per_hour is not None else ""
+        projected_cost = f", {money(burn.projected_cost_usd)}" if burn.projected_cost_usd is not None else ""
+        parts.append(
+            Text.assemble(
+                ("Active block", "bold"),
+                f" ends {local_time(active.end, tz, '%H:%M')} (in {duration(burn.remaining_minutes)}): "
+                f"burn rate {burn.tokens_per_minute:,.0f} tokens/min{cost_rate}; "
+                f"projected {burn.projected_tokens:,} tokens{projected_cost} by the end of the block.",
+            )
+        )
+    elif not any(b.is_active for b in report.blocks):
+        parts.append(Text("No active block.", style="dim"))
+    return Group(*parts)

@@ -1,0 +1,96 @@
+"""What a report shows: one function per kind of view, returning plain data for the renderers.
+
+A view is a grouping (daily, weekly, ... harness), the 5-hour blocks, or one session's turns.
+The CLI and the TUI both build reports here; render turns them into tables, JSON or CSV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import duckdb
+
+from agent_usage import blocks as blocks_module
+from agent_usage import queries
+from agent_usage.queries import Filters, SessionInfo, Turn, UsageRow
+
+GROUP_VIEWS: dict[str, str] = {
+    "daily": "day",
+    "weekly": "week",
+    "monthly": "month",
+    "hourly": "hour",
+    "session": "session",
+    "project": "project",
+    "model": "model",
+    "harness": "harness",
+}
+VIEWS = (*GROUP_VIEWS, "blocks")
+BLOCK_HARNESSES = ("claude-code",)
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything one view shows; only the parts that belong to the view are filled."""
+
+    view: str
+    filters: Filters
+    now: datetime
+    totals: UsageRow
+    rows: list[UsageRow] = field(default_factory=list)
+    breakdown: dict[str, list[UsageRow]] | None = None
+    blocks: list[blocks_module.Block] = field(default_factory=list)
+    burn: blocks_module.BurnRate | None = None
+    session: SessionInfo | None = None
+    turns: list[Turn] = field(default_factory=list)
+
+
+def build(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    filters: Filters,
+    now: datetime,
+    breakdown: bool = False,
+    session_id: str | None = None,
+) -> Report:
+    """The report for `view` under `filters`; `session_id` (an id or prefix) selects turn detail."""
+    if view == "blocks":
+        return _blocks(con, filters, now)
+    if session_id is not None:
+        return _session_detail(con, filters, now, queries.resolve_session(con, session_id))
+    group = GROUP_VIEWS[view]
+    rows, total = queries.usage_report(con, group, filters)
+    report = Report(view, filters, now, total, rows)
+    if view == "session":
+        report.rows.sort(key=lambda row: (row.last_ts or datetime.min, row.key))
+    if breakdown:
+        report.breakdown = queries.model_breakdown(con, group, filters)
+    return report
+
+
+def _blocks(con: duckdb.DuckDBPyConnection, filters: Filters, now: datetime) -> Report:
+    if not filters.harnesses:
+        filters = replace(filters, harnesses=BLOCK_HARNESSES)
+    found = blocks_module.build_blocks(queries.timeline(con, filters), now)
+    active = next((b for b in found if b.is_active), None)
+    return Report(
+        "blocks",
+        filters,
+        now,
+        queries.totals(con, filters),
+        blocks=found,
+        burn=blocks_module.burn_rate(active, now) if active else None,
+    )
+
+
+def _session_detail(
+    con: duckdb.DuckDBPyConnection, filters: Filters, now: datetime, session_id: str
+) -> Report:
+    return Report(
+        "session",
+        filters,
+        now,
+        queries.totals(con, replace(filters, session_ids=(session_id,))),
+        session=queries.session_info(con, session_id),
+        turns=queries.session_turns(con, session_id, filters),
+    )
