@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="agent-usage",
     help="Usage and spend of your coding agents (Claude Code, Gemini CLI, Codex, pi).",
-    no_args_is_help=True,
+    invoke_without_command=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
@@ -71,6 +71,33 @@ def _print_summary(summary: IngestSummary) -> None:
     )
     for problem in summary.problems[:20]:
         stderr.print(f"warning: {problem}", highlight=False, markup=False)
+
+
+@app.callback()
+def default(ctx: typer.Context, db: DbOption = None) -> None:
+    """With no command: the TUI on a terminal, else this help."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        tui(db=db)
+        return
+    stdout.print(ctx.get_help(), markup=False, highlight=False)
+    raise typer.Exit(errors.ExitCode.USAGE)
+
+
+@app.command()
+def tui(
+    db: DbOption = None,
+    tz: Annotated[str | None, typer.Option(help="IANA time zone (default: local).")] = None,
+    no_watch: Annotated[bool, typer.Option("--no-watch", help="Do not follow new usage live.")] = False,
+) -> None:
+    """The interactive dashboard (also what `agent-usage` alone opens on a terminal)."""
+    from agent_usage import periods
+    from agent_usage.tui.app import AgentUsageApp
+
+    zone_name = tz or periods.local_zone_name()
+    periods.zone(zone_name)
+    AgentUsageApp(_db(db), tz=zone_name, live=not no_watch).run()
 
 
 @app.command()
@@ -252,7 +279,9 @@ def demo(
 def main() -> None:
     """Entry point: run the app and turn errors into one line on stderr and an exit code."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns the code of a typer.Exit instead of raising it
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except errors.AgentUsageError as error:
         stderr.print(f"error: {error.message}", highlight=False, markup=False)
         if error.hint:

@@ -22,6 +22,7 @@ import orjson
 from agent_usage import pricing, store
 from agent_usage.parsers import PARSERS
 from agent_usage.parsers.base import MAX_TOKENS_PER_REQUEST, FileContext, HarnessParser
+from agent_usage.paths import resolve_paths
 from agent_usage.records import UsageEvent
 
 BATCH_EVENTS = 20_000
@@ -246,7 +247,7 @@ def ingest(
     batch.flush()
     summary.bytes_read = done_bytes
     with store.connect(db_path) as con:
-        pricing.refresh(con, prices_file)
+        pricing.refresh(con, prices_file if prices_file is not None else resolve_paths().prices_file)
         store.set_meta(con, "last_ingest", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     summary.seconds = time.perf_counter() - started
     return summary

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -142,9 +143,16 @@ def _prepare_location(path: Path) -> None:
         raise StoreError(f"{path.parent}: the store directory is not writable")
 
 
+_migration_lock = threading.Lock()
+
+
 @contextmanager
 def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One unit of work on the store; the schema is migrated on every writable open."""
+    """One unit of work on the store; the schema is migrated on every writable open.
+
+    Threads of one process (the TUI's workers) may open the store at once; migrations are
+    serialised so two of them never race to create the same table.
+    """
     if read_only and not path.exists():
         read_only = False
     if not read_only:
@@ -155,7 +163,8 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         if not read_only:
             if created:
                 os.chmod(path, 0o600)
-            migrate(con)
+            with _migration_lock:
+                migrate(con)
         yield con
     finally:
         con.close()

@@ -1,0 +1,1 @@
+"""The Textual app behind `agent-usage` on a terminal; only `cli` imports this package."""

@@ -1,0 +1,402 @@
+"""The `agent-usage` TUI: overview cards and charts, report tabs, session drill-down, live updates.
+
+Every store access runs in a thread worker (short-lived connection) and hands plain data
+back to the UI thread; ingest runs in-process on start and again whenever the watcher
+sees the agents' folders change.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, ProgressBar, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from agent_usage import periods
+from agent_usage.ingest import IngestSummary, ingest
+from agent_usage.queries import UsageRow
+from agent_usage.render.format import local_time, money, tokens
+from agent_usage.reports import Report
+from agent_usage.tui.screens import FilterScreen, HelpScreen, SessionScreen
+from agent_usage.tui.state import RANGES, FilterState, Overview, load_choices, load_overview, load_report
+from agent_usage.tui.widgets import Card, share_table, spend_chart, token_summary
+from agent_usage.watcher import FolderWatcher
+
+TABLE_TABS: dict[str, str] = {
+    "daily": "Daily",
+    "weekly": "Weekly",
+    "monthly": "Monthly",
+    "project": "Projects",
+    "model": "Models",
+    "session": "Sessions",
+}
+TABS = ("overview", *TABLE_TABS)
+RANGE_CYCLE = ("today", "7d", "30d", "3m", "all")
+TOKEN_HEADERS = ("Input", "Output", "Cache write", "Cache read", "Total", "Cost")
+
+
+def _figures(row: UsageRow, style: str = "") -> list[Text]:
+    """The right-aligned token and cost cells of a table row."""
+    values = [
+        tokens(row.input_tokens),
+        tokens(row.output_tokens),
+        tokens(row.cache_write_tokens),
+        tokens(row.cache_read_tokens),
+        tokens(row.total_tokens),
+        money(row.cost_usd, row.unpriced_models),
+    ]
+    return [Text(value, style=style, justify="right") for value in values]
+
+
+class AgentUsageCommands(Provider):
+    """Command palette: every action, plus a filter for each harness, project and model."""
+
+    def _commands(self) -> list[tuple[str, str, object]]:
+        app: AgentUsageApp = self.app  # type: ignore[assignment]
+        commands: list[tuple[str, str, object]] = [
+            (f"Range: {label}", "Show this date range everywhere", partial(app.set_range, key))
+            for key, label in RANGES.items()
+            if key != "custom"
+        ]
+        commands += [
+            ("Filters…", "Open the filter form", app.action_filters),
+            ("Clear filters", "Show everything", app.action_clear_filters),
+            ("Refresh", "Re-read the session files now", app.action_refresh),
+            ("Toggle light/dark theme", "Switch the colour theme", app.action_toggle_theme),
+            ("Help", "Key bindings and what the numbers mean", app.action_help),
+        ]
+        commands += [
+            (f"Show tab: {label}", "Switch tab", partial(app.action_tab, tab))
+            for tab, label in (("overview", "Overview"), *TABLE_TABS.items())
+        ]
+        choices = app.choices
+        if choices is not None:
+            for kind, values in (
+                ("harness", choices.harnesses),
+                ("project", choices.projects),
+                ("model", choices.models),
+            ):
+                commands += [
+                    (f"Filter {kind}: {value}", f"Only this {kind}", partial(app.set_filter, kind, value))
+                    for value in values
+                ]
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)  # type: ignore[arg-type]
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)  # type: ignore[arg-type]
+
+
+class AgentUsageApp(App[None]):
+    """What am I spending, where, and how is it trending."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "agent-usage"
+    COMMANDS = App.COMMANDS | {AgentUsageCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("f", "filters", "Filters"),
+        Binding("t", "cycle_range", "Range"),
+        Binding("c", "clear_filters", "Clear"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("d", "toggle_theme", "Theme"),
+        Binding("question_mark", "help", "Help"),
+        *(Binding(str(i + 1), f"tab('{tab}')", show=False) for i, tab in enumerate(TABS)),
+    ]
+
+    def __init__(
+        self,
+        db_path: Path,
+        env: Mapping[str, str] | None = None,
+        tz: str | None = None,
+        live: bool = True,
+        ingest_on_start: bool = True,
+    ) -> None:
+        super().__init__()
+        self.db_path = db_path
+        self.env = dict(os.environ if env is None else env)
+        self.tz = tz or periods.local_zone_name()
+        self.live = live
+        self.ingest_on_start = ingest_on_start
+        self.filter_state = FilterState()
+        self.choices = None
+        self.last_ingest: IngestSummary | None = None
+        self.ingest_count = 0
+        self._watcher: FolderWatcher | None = None
+        self._ingest_lock = threading.Lock()
+        self._ingest_again = threading.Event()
+        self._row_keys: dict[str, list[str]] = {}
+
+    def now(self) -> datetime:
+        return periods.now_utc()
+
+    # layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="status"):
+            yield Static(id="filters")
+            yield ProgressBar(id="progress", show_eta=False)
+        with TabbedContent(initial="overview", id="tabs"):
+            with TabPane("Overview", id="overview"), VerticalScroll():
+                with Horizontal(classes="cards"):
+                    yield Card("Today", id="card-today")
+                    yield Card("This week", id="card-week")
+                    yield Card("This month", id="card-month")
+                    yield Card("All time", id="card-all")
+                with Horizontal(classes="cards"):
+                    yield Card("Tokens (range)", id="card-tokens")
+                    yield Card("Sessions (range)", id="card-sessions")
+                    yield Card("Active days (range)", id="card-days")
+                yield Static(id="chart")
+                with Horizontal(id="shares"):
+                    yield Static(id="share-harness")
+                    yield Static(id="share-model")
+                    yield Static(id="share-project")
+            for tab, label in TABLE_TABS.items():
+                with TabPane(label, id=tab):
+                    yield DataTable(id=f"table-{tab}", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#progress", ProgressBar).display = False
+        self.query_one("#chart", Static).border_title = "Spend per day"
+        self._show_filters()
+        if self.ingest_on_start:
+            self.run_ingest()
+        else:
+            self.reload()
+
+    def on_unmount(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+
+    # ingest and live updates
+
+    @work(thread=True, group="ingest", exit_on_error=False)
+    def run_ingest(self) -> None:
+        """Ingest until nothing new arrived meanwhile; a change during a run schedules one more."""
+        if not self._ingest_lock.acquire(blocking=False):
+            self._ingest_again.set()
+            return
+        try:
+            while True:
+                self._ingest_again.clear()
+                summary = ingest(self.db_path, env=self.env, progress=self._progress_from_thread)
+                self.call_from_thread(self._ingested, summary)
+                if not self._ingest_again.is_set():
+                    break
+        finally:
+            self._ingest_lock.release()
+
+    def _progress_from_thread(self, done: int, total: int) -> None:
+        if total > 8 * 1024 * 1024:  # only a large first ingest needs a bar
+            self.call_from_thread(self._show_progress, done, total)
+
+    def _show_progress(self, done: int, total: int) -> None:
+        bar = self.query_one("#progress", ProgressBar)
+        bar.display = done < total
+        bar.update(total=total, progress=done)
+
+    def _ingested(self, summary: IngestSummary) -> None:
+        self.last_ingest = summary
+        self.ingest_count += 1
+        self.query_one("#progress", ProgressBar).display = False
+        if self.live and self._watcher is None:
+            self._watcher = FolderWatcher(self.env, self._files_changed)
+            self._watcher.start()
+        self._show_filters()
+        self.reload()
+
+    def _files_changed(self) -> None:
+        """Called from the watcher's thread."""
+        self.call_from_thread(self.run_ingest)
+
+    # loading data
+
+    def reload(self) -> None:
+        self.load_choices()
+        active = self.query_one(TabbedContent).active or "overview"
+        if active == "overview":
+            self.load_overview()
+        else:
+            self.load_table(active)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        tab = event.pane.id or "overview"
+        if tab in TABLE_TABS:
+            self.query_one(f"#table-{tab}", DataTable).focus()
+        self.reload()
+
+    @work(thread=True, exclusive=True, group="choices", exit_on_error=False)
+    def load_choices(self) -> None:
+        choices = load_choices(self.db_path)
+        self.call_from_thread(setattr, self, "choices", choices)
+
+    @work(thread=True, exclusive=True, group="view", exit_on_error=False)
+    def load_overview(self) -> None:
+        overview = load_overview(self.db_path, self.filter_state, self.tz, self.now())
+        self.call_from_thread(self._show_overview, overview)
+
+    @work(thread=True, exclusive=True, group="view", exit_on_error=False)
+    def load_table(self, view: str) -> None:
+        report = load_report(self.db_path, view, self.filter_state, self.tz, self.now())
+        self.call_from_thread(self._show_table, view, report)
+
+    # showing data
+
+    def _show_filters(self) -> None:
+        text = Text.assemble(
+            ("Showing ", "dim"), (self.filter_state.describe(), "bold"), ("  ·  ", "dim"), (self.tz, "dim")
+        )
+        if self._watcher is not None:
+            text.append(f"  ·  live ({self._watcher.mode})", style="green")
+        self.query_one("#filters", Static).update(text)
+
+    def _show_overview(self, overview: Overview) -> None:
+        for card_id, row in (
+            ("today", overview.today),
+            ("week", overview.week),
+            ("month", overview.month),
+            ("all", overview.all_time),
+        ):
+            self.query_one(f"#card-{card_id}", Card).show(
+                money(row.cost_usd, row.unpriced_models), token_summary(row)
+            )
+        selected = overview.selected
+        self.query_one("#card-tokens", Card).show(
+            tokens(selected.total_tokens), f"{tokens(selected.output_tokens, compact=True)} output"
+        )
+        self.query_one("#card-sessions", Card).show(f"{selected.sessions:,}", f"{selected.events:,} requests")
+        per_day = (selected.cost_usd or 0.0) / overview.active_days if overview.active_days else 0.0
+        self.query_one("#card-days", Card).show(
+            f"{overview.active_days:,}", f"{money(per_day)} per active day"
+        )
+        chart = self.query_one("#chart", Static)
+        chart.update(spend_chart(overview.daily, max(chart.size.width - 4, 20)))
+        self.query_one("#share-harness", Static).update(share_table("By harness", overview.by_harness))
+        self.query_one("#share-model", Static).update(share_table("By model", overview.by_model))
+        self.query_one("#share-project", Static).update(share_table("By project", overview.by_project))
+
+    def _show_table(self, view: str, report: Report) -> None:
+        table = self.query_one(f"#table-{view}", DataTable)
+        table.clear(columns=True)
+        if view == "session":
+            table.add_columns("Session", "Harness", "Project", "Last activity", *TOKEN_HEADERS)
+        else:
+            table.add_columns(
+                TABLE_TABS[view].rstrip("s") if view in ("project", "model") else "Period", *TOKEN_HEADERS
+            )
+        rows = (
+            list(reversed(report.rows))
+            if view in ("session", "daily", "weekly", "monthly")
+            else sorted(report.rows, key=lambda r: -(r.cost_usd or 0.0))
+        )
+        self._row_keys[view] = [row.key for row in rows]
+        for row in rows:
+            lead = [row.key]
+            if view == "session":
+                lead = [
+                    row.key[:13],
+                    ", ".join(row.harnesses),
+                    ", ".join(row.projects),
+                    local_time(row.last_ts, self.tz),
+                ]
+            table.add_row(*lead, *_figures(row), key=row.key)
+        total = report.totals
+        lead_blank = [""] * (3 if view == "session" else 0)
+        table.add_row(Text("Total", style="bold"), *lead_blank, *_figures(total, "bold"), key="__total__")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed load or ingest is shown, never swallowed (the app keeps running)."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+            self.notify(message, title=f"{event.worker.name} failed", severity="error", timeout=10)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "table-session" and event.row_key.value not in (None, "__total__"):
+            self.push_screen(SessionScreen(str(event.row_key.value)))
+
+    # actions
+
+    def set_filters(self, state: FilterState | None) -> None:
+        if state is None:
+            return
+        self.filter_state = state
+        self._show_filters()
+        self.reload()
+
+    def set_range(self, key: str) -> None:
+        self.set_filters(
+            FilterState(
+                range=key,
+                harness=self.filter_state.harness,
+                project=self.filter_state.project,
+                model=self.filter_state.model,
+            )
+        )
+
+    def set_filter(self, kind: str, value: str | None) -> None:
+        current = self.filter_state
+        self.set_filters(
+            FilterState(
+                current.range,
+                current.since,
+                current.until,
+                **{
+                    "harness": current.harness,
+                    "project": current.project,
+                    "model": current.model,
+                    kind: value,
+                },
+            )
+        )
+
+    def action_cycle_range(self) -> None:
+        current = self.filter_state.range
+        following = (
+            RANGE_CYCLE[(RANGE_CYCLE.index(current) + 1) % len(RANGE_CYCLE)]
+            if current in RANGE_CYCLE
+            else RANGE_CYCLE[0]
+        )
+        self.set_range(following)
+
+    def action_filters(self) -> None:
+        from agent_usage.tui.state import Choices
+
+        choices = self.choices or Choices([], [], [])
+        self.push_screen(FilterScreen(self.filter_state, choices), self.set_filters)
+
+    def action_clear_filters(self) -> None:
+        self.set_filters(FilterState(range="all"))
+
+    def action_refresh(self) -> None:
+        self.run_ingest()
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab

@@ -1,0 +1,109 @@
+"""Watch the agents' session folders and call back, debounced, when something changes.
+
+File events are only a hint: the callback runs an incremental ingest, which decides from
+size, mtime and fingerprint what to read. inotify is used where it works; when it is
+unavailable or its watch limit is reached, a polling observer takes over.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from agent_usage.parsers import PARSERS
+
+log = logging.getLogger(__name__)
+SESSION_SUFFIXES = (".jsonl", ".json", ".zst")
+
+
+def harness_roots(env: Mapping[str, str]) -> list[Path]:
+    """Every existing root folder of every harness, without nested duplicates."""
+    roots = sorted(
+        {root.resolve() for parser in PARSERS.values() for root in parser.roots(env) if root.is_dir()}
+    )
+    return [root for root in roots if not any(other in root.parents for other in roots)]
+
+
+class _Debounced(FileSystemEventHandler):
+    """Collapses a burst of file events into one call, `delay` seconds after the last one."""
+
+    def __init__(self, callback: Callable[[], None], delay: float) -> None:
+        self._callback = callback
+        self._delay = delay
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        path = os.fsdecode(event.src_path)
+        if event.is_directory or not path.endswith(SESSION_SUFFIXES):
+            return
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(self._delay, self._callback)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+
+
+class FolderWatcher:
+    """Observes the harness roots; `mode` says whether inotify (native) or polling is in use."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        on_change: Callable[[], None],
+        debounce: float = 0.5,
+        poll_interval: float = 2.0,
+        force_polling: bool = False,
+    ) -> None:
+        self.roots = harness_roots(env)
+        self._handler = _Debounced(on_change, debounce)
+        self._poll_interval = poll_interval
+        self._force_polling = force_polling or bool(os.environ.get("AGENT_USAGE_POLL"))
+        self._observer: BaseObserver | None = None
+        self.mode = "off"
+
+    def start(self) -> None:
+        if not self.roots:
+            return
+        if not self._force_polling:
+            try:
+                self._observer = self._schedule(Observer())
+                self.mode = "native"
+                return
+            except OSError as error:  # ENOSPC / EMFILE: inotify limits
+                log.warning("file watching falls back to polling: %s", error)
+        self._observer = self._schedule(PollingObserver(timeout=self._poll_interval))
+        self.mode = "polling"
+
+    def _schedule(self, observer: BaseObserver) -> BaseObserver:
+        try:
+            for root in self.roots:
+                observer.schedule(self._handler, str(root), recursive=True)
+            observer.daemon = True
+            observer.start()
+        except OSError:
+            observer.stop()
+            raise
+        return observer
+
+    def stop(self) -> None:
+        self._handler.cancel()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+            self._observer = None
+        self.mode = "off"

@@ -1,0 +1,242 @@
+"""The TUI driven by Textual's Pilot on the reports corpus: every tab, filters, drill-down, live."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.widgets import DataTable, Static
+
+from agent_usage.tui.app import AgentUsageApp
+from agent_usage.tui.screens import FilterScreen, HelpScreen, SessionScreen
+from agent_usage.tui.widgets import Card
+from tests.conftest import FIXTURES
+
+CORPUS = FIXTURES / "reports"
+NOW = json.loads((CORPUS / "expected.json").read_text())["now"]
+
+
+def corpus_env(root: Path, home: Path) -> dict[str, str]:
+    return {
+        "HOME": str(home),
+        "CLAUDE_CONFIG_DIR": str(root / "claude"),
+        "CODEX_HOME": str(root / "codex"),
+        "GEMINI_CLI_HOME": str(root / "gemini"),
+        "PI_CODING_AGENT_DIR": str(root / "pi"),
+    }
+
+
+@pytest.fixture
+def app_factory(tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch):
+    """Builds an app over a private copy of the corpus, with its round prices and a pinned now."""
+    monkeypatch.setenv("AGENT_USAGE_NOW", NOW)
+    root = tmp_path / "corpus"
+    shutil.copytree(CORPUS, root)
+    config = tmp_path / "agent-usage" / "config"
+    config.mkdir(parents=True)
+    shutil.copy(CORPUS / "prices.toml", config / "prices.toml")
+
+    def build(live: bool = False) -> AgentUsageApp:
+        app = AgentUsageApp(
+            tmp_path / "store.duckdb", env=corpus_env(root, isolated_home), tz="UTC", live=live
+        )
+        app.animation_level = "none"  # snapshots must not catch a tab underline mid-slide
+        return app
+
+    build.root = root  # type: ignore[attr-defined]
+    return build
+
+
+async def settle(app: AgentUsageApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
+def card(app: AgentUsageApp, name: str) -> str:
+    return str(app.query_one(f"#card-{name}", Card).render())
+
+
+def as_text(renderable: object) -> str:
+    console = Console(width=60, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+def cells(table: DataTable) -> list[list[str]]:
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_overview_shows_spend_cards_chart_and_shares(app_factory) -> None:  # type: ignore[no-untyped-def]
+    app = app_factory()
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(app, pilot)
+        assert card(app, "today").startswith("$0.06")  # X2 0.02 + G1 0.0375 on 2026-11-16 UTC
+        assert card(app, "all").startswith("$0.23 + 1 unpriced model")
+        assert card(app, "sessions").startswith("5")
+        assert card(app, "days").startswith("4")
+        assert card(app, "tokens").startswith("122,200")
+        assert "2026-11-13 … 2026-11-16" in str(app.query_one("#chart", Static).render())
+        shares = as_text(app.query_one("#share-harness", Static).content)
+        assert "claude-code" in shares and "pi" in shares
+
+
+async def test_every_table_tab_shows_the_report_rows(app_factory) -> None:  # type: ignore[no-untyped-def]
+    app = app_factory()
+    expected = {
+        "2": 4,
+        "3": 2,
+        "4": 1,
+        "5": 3,
+        "6": 5,
+        "7": 5,
+    }  # daily weekly monthly projects models sessions
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(app, pilot)
+        for key, rows in expected.items():
+            await pilot.press(key)
+            await settle(app, pilot)
+            view = app.query_one("TabbedContent").active
+            table = app.query_one(f"#table-{view}", DataTable)
+            assert table.row_count == rows + 1, view  # plus the totals row
+            total = cells(table)[-1]
+            assert total[0] == "Total" and total[-1] == "$0.23 + 1 unpriced model", view
+        daily = cells(app.query_one("#table-daily", DataTable))
+        assert daily[0][0] == "2026-11-16" and daily[0][-1] == "$0.06"
+
+
+async def test_filters_apply_to_every_tab(app_factory) -> None:  # type: ignore[no-untyped-def]
+    app = app_factory()
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Filter harness: codex")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.filter_state.harness == "codex"
+        assert "harness: codex" in str(app.query_one("#filters", Static).render())
+        assert card(app, "all").startswith("$0.06")  # X1 0.04375 + X2 0.02
+        await pilot.press("2")
+        await settle(app, pilot)
+        assert [row[0] for row in cells(app.query_one("#table-daily", DataTable))] == [
+            "2026-11-16",
+            "2026-11-14",
+            "Total",
+        ]
+        await pilot.press("t")  # next range preset after 30 days: 3 months
+        await settle(app, pilot)
+        assert app.filter_state.range == "3m" and app.filter_state.harness == "codex"
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert app.query_one("#table-daily", DataTable).row_count == 5
+
+
+async def test_filter_form_sets_a_custom_range(app_factory) -> None:  # type: ignore[no-untyped-def]
+    app = app_factory()
+    async with app.run_test(size=(110, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f")
+        await pilot.pause()
+        assert isinstance(app.screen, FilterScreen)
+        await pilot.click("#since")
+        await pilot.press(*"2026-11-14")
+        await pilot.click("#until")
+        await pilot.press(*"2026-11-14", "enter")
+        await settle(app, pilot)
+        assert app.filter_state.range == "custom"
+        assert card(app, "sessions").startswith("2")  # codex X1 and pi P1/P2 on the 14th
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.click("#since")
+        await pilot.press(*"not-a-date", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, FilterScreen)  # stays open and says why
+        assert "not a date" in str(app.screen.query_one("#filter-error").render())
+        await pilot.press("escape")
+
+
+async def test_session_drilldown_shows_turns_and_file(app_factory) -> None:  # type: ignore[no-untyped-def]
+    app = app_factory()
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("7")
+        await settle(app, pilot)
+        table = app.query_one("#table-session", DataTable)
+        table.move_cursor(row=[row[0] for row in cells(table)].index("aaaaaaaa-0000"))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        turns = screen.query_one("#turns", DataTable)
+        assert [row[-1] for row in cells(turns)] == ["$0.05", "$0.02", "$0.02"]
+        info = str(screen.query_one("#session-info", Static).render())
+        assert "aaaaaaaa-0000-4000-8000-00000000000a.jsonl" in info and "3 turns" in info
+        await pilot.press("escape")
+        assert not isinstance(app.screen, SessionScreen)
+
+
+async def test_help_theme_and_palette_actions(app_factory) -> None:  # type: ignore[no-untyped-def]
+    app = app_factory()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        before = app.theme
+        await pilot.press("d")
+        assert app.theme != before
+        await pilot.press("ctrl+p", *"Range: Today")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.filter_state.range == "today"
+        assert card(app, "sessions").startswith("2")  # codex and gemini on 2026-11-16
+
+
+async def test_a_new_turn_appears_while_the_app_runs(app_factory) -> None:  # type: ignore[no-untyped-def]
+    app = app_factory(live=True)
+    session = next((app_factory.root / "claude" / "projects").rglob("aaaaaaaa-*.jsonl"))
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(app, pilot)
+        assert card(app, "sessions").startswith("5")
+        line = json.loads(session.read_text().splitlines()[-1])
+        line["message"]["id"] = "msg_LIVE"
+        line["requestId"] = "req_LIVE"
+        line["timestamp"] = "2026-11-16T00:30:00.000Z"
+        with session.open("a") as handle:
+            handle.write(json.dumps(line) + "\n")
+        for _ in range(100):  # up to 10 s for the watcher, the ingest and the reload
+            await pilot.pause(0.1)
+            if card(app, "today").startswith("$0.08"):
+                break
+        # C3's copy (2000 in, 1000 out at $3/$15 per M = $0.021) now counts today
+        assert card(app, "today").startswith("$0.08")
+        assert app.ingest_count >= 2
+
+
+def test_overview_snapshot(app_factory, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = app_factory()
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=(110, 36), run_before=ready)
+
+
+def test_daily_tab_snapshot(app_factory, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = app_factory()
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=(100, 24), run_before=ready)
