@@ -106,7 +106,7 @@ async def test_every_table_tab_shows_the_report_rows(app_factory) -> None:  # ty
             table = app.query_one(f"#table-{view}", DataTable)
             assert table.row_count == rows + 1, view  # plus the totals row
             total = cells(table)[-1]
-            assert total[0] == "Total" and total[-1] == "$0.23 + 1 unpriced model", view
+            assert total[0] == "Total" and total[-1] == "$0.23 +1 unpriced", view
         daily = cells(app.query_one("#table-daily", DataTable))
         assert daily[0][0] == "2026-11-16" and daily[0][-1] == "$0.06"
 

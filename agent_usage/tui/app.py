@@ -46,15 +46,15 @@ RANGE_CYCLE = ("today", "7d", "30d", "3m", "all")
 TOKEN_HEADERS = ("Input", "Output", "Cache write", "Cache read", "Total", "Cost")
 
 
-def _figures(row: UsageRow, style: str = "") -> list[Text]:
-    """The right-aligned token and cost cells of a table row."""
+def _figures(row: UsageRow, style: str = "", compact: bool = False) -> list[Text]:
+    """The right-aligned token and cost cells of a table row (short forms on narrow terminals)."""
     values = [
-        tokens(row.input_tokens),
-        tokens(row.output_tokens),
-        tokens(row.cache_write_tokens),
-        tokens(row.cache_read_tokens),
-        tokens(row.total_tokens),
-        money(row.cost_usd, row.unpriced_models),
+        tokens(row.input_tokens, compact),
+        tokens(row.output_tokens, compact),
+        tokens(row.cache_write_tokens, compact),
+        tokens(row.cache_read_tokens, compact),
+        tokens(row.total_tokens, compact),
+        money(row.cost_usd, row.unpriced_models, compact=True),
     ]
     return [Text(value, style=style, justify="right") for value in values]
 
@@ -299,6 +299,7 @@ class AgentUsageApp(App[None]):
     def _show_table(self, view: str, report: Report) -> None:
         table = self.query_one(f"#table-{view}", DataTable)
         table.clear(columns=True)
+        compact = self.size.width < 110
         if view == "session":
             table.add_columns("Session", "Harness", "Project", "Last activity", *TOKEN_HEADERS)
         else:
@@ -320,10 +321,12 @@ class AgentUsageApp(App[None]):
                     ", ".join(row.projects),
                     local_time(row.last_ts, self.tz),
                 ]
-            table.add_row(*lead, *_figures(row), key=row.key)
+            table.add_row(*lead, *_figures(row, compact=compact), key=row.key)
         total = report.totals
         lead_blank = [""] * (3 if view == "session" else 0)
-        table.add_row(Text("Total", style="bold"), *lead_blank, *_figures(total, "bold"), key="__total__")
+        table.add_row(
+            Text("Total", style="bold"), *lead_blank, *_figures(total, "bold", compact), key="__total__"
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed load or ingest is shown, never swallowed (the app keeps running)."""
