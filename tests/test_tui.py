@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from textual.command import CommandList
 from textual.widgets import DataTable, Static
 
 from agent_usage.tui.app import AgentUsageApp
@@ -57,6 +58,17 @@ async def settle(app: AgentUsageApp, pilot) -> None:  # type: ignore[no-untyped-
         await app.workers.wait_for_complete()
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()
+
+
+async def run_command(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Type a command into the palette, wait until it lists a match, and run the first one."""
+    await pilot.press("ctrl+p", *text)
+    for _ in range(50):
+        await pilot.pause(0.1)
+        hits = pilot.app.screen.query(CommandList)
+        if hits and hits.first().option_count:
+            break
+    await pilot.press("enter")
 
 
 def card(app: AgentUsageApp, name: str) -> str:
@@ -115,10 +127,7 @@ async def test_filters_apply_to_every_tab(app_factory) -> None:  # type: ignore[
     app = app_factory()
     async with app.run_test(size=(110, 36)) as pilot:
         await settle(app, pilot)
-        await pilot.press("ctrl+p")
-        await pilot.press(*"Filter harness: codex")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await run_command(pilot, "Filter harness: codex")
         await settle(app, pilot)
         assert app.filter_state.harness == "codex"
         assert "harness: codex" in str(app.query_one("#filters", Static).render())
@@ -193,9 +202,7 @@ async def test_help_theme_and_palette_actions(app_factory) -> None:  # type: ign
         before = app.theme
         await pilot.press("d")
         assert app.theme != before
-        await pilot.press("ctrl+p", *"Range: Today")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await run_command(pilot, "Range: Today")
         await settle(app, pilot)
         assert app.filter_state.range == "today"
         assert card(app, "sessions").startswith("2")  # codex and gemini on 2026-11-16
