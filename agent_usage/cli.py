@@ -79,7 +79,7 @@ def default(ctx: typer.Context, db: DbOption = None) -> None:
     if ctx.invoked_subcommand is not None:
         return
     if sys.stdin.isatty() and sys.stdout.isatty():
-        tui(db=db)
+        tui(db=db, tz=None, no_watch=False, no_ingest=False)
         return
     stdout.print(ctx.get_help(), markup=False, highlight=False)
     raise typer.Exit(errors.ExitCode.USAGE)
@@ -90,6 +90,9 @@ def tui(
     db: DbOption = None,
     tz: Annotated[str | None, typer.Option(help="IANA time zone (default: local).")] = None,
     no_watch: Annotated[bool, typer.Option("--no-watch", help="Do not follow new usage live.")] = False,
+    no_ingest: Annotated[
+        bool, typer.Option("--no-ingest", help="Show the store as it is (no reading, no watching).")
+    ] = False,
 ) -> None:
     """The interactive dashboard (also what `agent-usage` alone opens on a terminal)."""
     from agent_usage import periods
@@ -97,7 +100,9 @@ def tui(
 
     zone_name = tz or periods.local_zone_name()
     periods.zone(zone_name)
-    AgentUsageApp(_db(db), tz=zone_name, live=not no_watch).run()
+    AgentUsageApp(
+        _db(db), tz=zone_name, live=not (no_watch or no_ingest), ingest_on_start=not no_ingest
+    ).run()
 
 
 @app.command()
@@ -273,7 +278,11 @@ def demo(
             csv_output=False,
             no_ingest=True,
         )
-    stderr.print(f"try: agent-usage report project --db {db_path} --no-ingest", highlight=False)
+    stderr.print(
+        f"try: agent-usage tui --db {db_path} --no-ingest\n"
+        f" or: agent-usage report project --db {db_path} --no-ingest",
+        highlight=False,
+    )
 
 
 def main() -> None:
