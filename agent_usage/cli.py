@@ -258,26 +258,15 @@ def demo(
     )
     db_path = root / "demo.duckdb"
     _print_summary(_run_ingest(db_path, env=corpus.env))
-    for view in ("daily", "model", "harness"):
-        report(
-            view=view,
-            db=db_path,
-            since=None,
-            until=None,
-            last=None,
-            today=False,
-            tz=None,
-            start_of_week="monday",
-            harness=None,
-            project=None,
-            model=None,
-            mode="auto",
-            breakdown=False,
-            session_id=None,
-            json_output=False,
-            csv_output=False,
-            no_ingest=True,
-        )
+    from agent_usage import periods, store
+    from agent_usage.queries import Filters
+    from agent_usage.render.tables import render_report
+    from agent_usage.reports import build
+
+    filters = Filters(tz=periods.local_zone_name())
+    with store.connect(db_path, read_only=True) as con:
+        for view in ("daily", "model", "harness"):
+            stdout.print(render_report(build(con, view, filters, periods.now_utc()), stdout.width))
     stderr.print(
         f"try: agent-usage tui --db {db_path} --no-ingest\n"
         f" or: agent-usage report project --db {db_path} --no-ingest",
