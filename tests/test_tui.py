@@ -220,7 +220,7 @@ async def test_a_new_turn_appears_while_the_app_runs(app_factory) -> None:  # ty
         line["timestamp"] = "2026-11-16T00:30:00.000Z"
         with session.open("a") as handle:
             handle.write(json.dumps(line) + "\n")
-        for _ in range(100):  # up to 10 s for the watcher, the ingest and the reload
+        for _ in range(300):  # up to 30 s for the watcher, the ingest and the reload (busy CI)
             await pilot.pause(0.1)
             if card(app, "today").startswith("$0.08"):
                 break
