@@ -17,8 +17,6 @@ from agent_usage.errors import UsageError
 from agent_usage.periods import offset_segments
 from agent_usage.pricing import PRICE_JOIN_SQL, cost_for_mode
 
-GROUPS = ("day", "week", "month", "hour", "session", "project", "model", "harness")
-
 
 @dataclass(frozen=True, slots=True)
 class Filters:
@@ -166,26 +164,28 @@ def _priced(filters: Filters, key_sql: str) -> str:
             WHERE {where})"""
 
 
+def _aggregate(con: duckdb.DuckDBPyConnection, group: str | None, filters: Filters) -> list[UsageRow]:
+    """One row per group key (a single 'total' row when `group` is None), ordered by key."""
+    _, params = filters.where()
+    key_sql = group_key(con, group, filters)
+    sql = f"{_priced(filters, key_sql)} SELECT k, {_AGGREGATES} FROM priced GROUP BY k ORDER BY k"
+    return [_row(r[0], r[1:]) for r in con.execute(sql, params).fetchall()]
+
+
 def usage_report(
-    con: duckdb.DuckDBPyConnection, group: str | None, filters: Filters
+    con: duckdb.DuckDBPyConnection, group: str, filters: Filters
 ) -> tuple[list[UsageRow], UsageRow]:
     """Totals per group, ordered by key, and the grand total.
 
     Two plain aggregations: measured faster than one GROUPING SETS query, because DuckDB
     computes the DISTINCT aggregates once per grouping set either way.
     """
-    _, params = filters.where()
-    key_sql = group_key(con, group, filters)
-    sql = f"{_priced(filters, key_sql)} SELECT k, {_AGGREGATES} FROM priced GROUP BY k ORDER BY k"
-    rows = [_row(r[0], r[1:]) for r in con.execute(sql, params).fetchall()]
-    if group is None:
-        return rows, rows[0] if rows else UsageRow(key="total")
-    return rows, totals(con, filters)
+    return _aggregate(con, group, filters), totals(con, filters)
 
 
 def usage_rows(con: duckdb.DuckDBPyConnection, group: str | None, filters: Filters) -> list[UsageRow]:
     """Totals per group (or one row for everything when `group` is None), ordered by key."""
-    return usage_report(con, group, filters)[0]
+    return _aggregate(con, group, filters)
 
 
 def model_breakdown(
@@ -204,7 +204,7 @@ def model_breakdown(
 
 def totals(con: duckdb.DuckDBPyConnection, filters: Filters) -> UsageRow:
     """One row with the totals of everything the filters select."""
-    rows = usage_report(con, None, filters)[0]
+    rows = _aggregate(con, None, filters)
     return rows[0] if rows else UsageRow(key="total")
 
 

@@ -24,15 +24,14 @@ from zoneinfo import ZoneInfo
 import jsonschema
 import pytest
 
+from agent_usage.render.document import SCHEMA_PATH
 from tests.conftest import FIXTURES
 
 CORPUS = FIXTURES / "reports"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
 EVENTS = EXPECTED["events"]
 NOW = EXPECTED["now"]
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parent.parent / "agent_usage" / "render" / "report.schema.json").read_text()
-)
+SCHEMA = json.loads(SCHEMA_PATH.read_text())
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 

@@ -29,7 +29,15 @@ from agent_usage.queries import UsageRow
 from agent_usage.render.format import local_time, money, tokens
 from agent_usage.reports import Report
 from agent_usage.tui.screens import FilterScreen, HelpScreen, SessionScreen
-from agent_usage.tui.state import RANGES, FilterState, Overview, load_choices, load_overview, load_report
+from agent_usage.tui.state import (
+    RANGES,
+    Choices,
+    FilterState,
+    Overview,
+    load_choices,
+    load_overview,
+    load_report,
+)
 from agent_usage.tui.widgets import Card, share_table, spend_chart, token_summary
 from agent_usage.watcher import FolderWatcher
 
@@ -137,13 +145,12 @@ class AgentUsageApp(App[None]):
         self.live = live
         self.ingest_on_start = ingest_on_start
         self.filter_state = FilterState()
-        self.choices = None
+        self.choices: Choices | None = None
         self.last_ingest: IngestSummary | None = None
         self.ingest_count = 0
         self._watcher: FolderWatcher | None = None
         self._ingest_lock = threading.Lock()
         self._ingest_again = threading.Event()
-        self._row_keys: dict[str, list[str]] = {}
 
     def now(self) -> datetime:
         return periods.now_utc()
@@ -311,7 +318,6 @@ class AgentUsageApp(App[None]):
             if view in ("session", "daily", "weekly", "monthly")
             else sorted(report.rows, key=lambda r: -(r.cost_usd or 0.0))
         )
-        self._row_keys[view] = [row.key for row in rows]
         for row in rows:
             lead = [row.key]
             if view == "session":
@@ -384,8 +390,6 @@ class AgentUsageApp(App[None]):
         self.set_range(following)
 
     def action_filters(self) -> None:
-        from agent_usage.tui.state import Choices
-
         choices = self.choices or Choices([], [], [])
         self.push_screen(FilterScreen(self.filter_state, choices), self.set_filters)
 
