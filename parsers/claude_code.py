@@ -27,7 +27,6 @@ from agent_usage.parsers.base import (
     project_name,
     text,
 )
-
 from agent_usage.records import UsageEvent
 
 HARNESS = "claude-code"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
 from agent_usage.parsers.base import (
     FileContext,
     Lines,
@@ -29,7 +30,6 @@ from agent_usage.parsers.base import (
     project_name,
     text,
 )
-
 from agent_usage.records import UsageEvent
 
 HARNESS = "gemini-cli"
