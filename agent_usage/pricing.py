@@ -234,14 +234,25 @@ def _cost_expression(prefix: str) -> str:
     return " + ".join(f"e.{t} * p.{prefix}{k}" for t, k in zip(tokens, RATE_KEYS, strict=True))
 
 
+_TIERED = """p.tier_start IS NOT NULL AND e.input_tokens + e.cache_read_tokens
+              + e.cache_write_5m_tokens + e.cache_write_1h_tokens > p.tier_start"""
+"""The request's input is above its model's tier threshold (e.g. 200k for long-context rates)."""
+
 COST_SQL = f"""
     CASE WHEN p.input IS NULL THEN NULL
-         WHEN p.tier_start IS NOT NULL AND e.input_tokens + e.cache_read_tokens
-              + e.cache_write_5m_tokens + e.cache_write_1h_tokens > p.tier_start
-         THEN ({_cost_expression("tier_")}) / 1e6
+         WHEN {_TIERED} THEN ({_cost_expression("tier_")}) / 1e6
          ELSE ({_cost_expression("")}) / 1e6 END
 """
 """Calculated USD cost of event `e` priced by the matching `prices` row `p`."""
+
+
+def component_cost_sql(token_column: str, rate_key: str) -> str:
+    """Calculated USD cost of one token kind of event `e` (the tier rate above the threshold)."""
+    return f"""
+    CASE WHEN p.input IS NULL THEN NULL
+         WHEN {_TIERED} THEN e.{token_column} * p.tier_{rate_key} / 1e6
+         ELSE e.{token_column} * p.{rate_key} / 1e6 END"""
+
 
 PRICE_JOIN_SQL = """
     LEFT JOIN prices p ON p.model = e.model AND p.provider IS NOT DISTINCT FROM e.provider
