@@ -240,6 +240,123 @@ def doctor(db: DbOption = None) -> None:
     )
 
 
+def watch(
+    db: DbOption = None,
+    endpoint: Annotated[
+        str | None, typer.Option(help="OTLP base URL (default: OTEL_EXPORTER_OTLP_ENDPOINT or localhost).")
+    ] = None,
+    protocol: Annotated[
+        str | None, typer.Option(help="http/protobuf (default), http/json or grpc.", show_default=False)
+    ] = None,
+    header: Annotated[
+        list[str] | None, typer.Option("--header", help="Extra header key=value (repeatable).")
+    ] = None,
+    interval: Annotated[
+        float | None,
+        typer.Option(help="Seconds between exports (default: OTEL_METRIC_EXPORT_INTERVAL or 60)."),
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds to wait for the endpoint (default 10).")
+    ] = None,
+    compression: Annotated[
+        str | None, typer.Option(help="gzip, deflate or none (default: none).", show_default=False)
+    ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Ingest and export once, then exit (cron, CI).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would be sent as OTLP/JSON; send nothing.")
+    ] = False,
+    no_metrics: Annotated[bool, typer.Option("--no-metrics", help="Do not send metrics.")] = False,
+    no_traces: Annotated[bool, typer.Option("--no-traces", help="Do not send spans.")] = False,
+    project_names: Annotated[
+        str,
+        typer.Option(
+            "--project-names", help="Project names as they are, hashed or dropped.", metavar="keep|hash|drop"
+        ),
+    ] = "keep",
+    paths: Annotated[
+        str,
+        typer.Option(
+            "--paths",
+            help="Working folders and git branches as they are, hashed or dropped.",
+            metavar="keep|hash|drop",
+        ),
+    ] = "keep",
+    user: Annotated[
+        str | None, typer.Option(help="agent.user.id (default: AGENT_USAGE_USER or login).")
+    ] = None,
+    no_ingest: Annotated[
+        bool, typer.Option("--no-ingest", help="Export the store as it is; do not read or watch files.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every tick.")] = False,
+) -> None:
+    """Keep the store current and send OTLP metrics (every interval) and spans (once per turn)."""
+    from agent_usage.exporters.identity import Privacy
+    from agent_usage.exporters.otlp_config import CliOverrides
+    from agent_usage.watch import Exporter, WatchOptions, configure_logging, run_forever
+
+    configure_logging(verbose)
+    paths_ = resolve_paths(db)
+    disabled = os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+    if disabled:
+        stderr.print("OTEL_SDK_DISABLED=true: nothing will be sent, the store is still kept current")
+    options = WatchOptions(
+        db_path=paths_.db_path,
+        data_dir=paths_.data_dir,
+        prices_file=paths_.prices_file,
+        env=dict(os.environ),
+        cli=CliOverrides(
+            endpoint=endpoint,
+            protocol=protocol,
+            headers=tuple(header or ()),
+            timeout_s=timeout,
+            compression=compression,
+        ),
+        interval_s=interval,
+        send_metrics=not (no_metrics or disabled),
+        send_traces=not (no_traces or disabled),
+        privacy=Privacy(projects=project_names, paths=paths),
+        user=user,
+        ingest=not no_ingest,
+        one_shot=once or dry_run,
+    )
+    temporality = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "").strip().lower()
+    if temporality in ("delta", "lowmemory"):
+        stderr.print(
+            f"warning: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE={temporality} is ignored: totals"
+            " stay cumulative so restarts never double count; convert to delta in a Collector if needed",
+            highlight=False,
+        )
+    exporter = Exporter(options)
+    if dry_run:
+        result = exporter.dry_run(sys.stdout)
+        stderr.print(
+            f"dry run: {result.series} series, {result.spans_pending} spans pending"
+            + (f" (printed the first {result.spans})" if result.spans else ""),
+            highlight=False,
+        )
+        return
+    if once:
+        try:
+            result = exporter.tick()
+        finally:
+            exporter.close()
+        stderr.print(
+            f"{result.new_events} new events; {result.series} series; {result.spans} spans sent,"
+            f" {result.spans_pending} pending",
+            highlight=False,
+        )
+        if not result.ok:
+            raise errors.ExportError("export failed: " + "; ".join(result.errors))
+        return
+    run_forever(exporter)
+
+
+app.command("watch")(watch)
+app.command("export", help="Same as `watch` (the exporter loop).")(watch)
+
+
 @app.command()
 def demo(
     out: Annotated[

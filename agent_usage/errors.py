@@ -42,6 +42,10 @@ class StoreError(AgentUsageError):
     """The DuckDB store cannot be opened or written (permissions, corruption)."""
 
 
+class ExportError(AgentUsageError):
+    """A one-shot export (`watch --once`) that the endpoint did not accept."""
+
+
 class DatabaseBusyError(StoreError):
     """Another process held the store's write lock for longer than the bounded wait."""
 

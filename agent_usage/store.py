@@ -87,6 +87,24 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "m003_export_state",
+        """
+        CREATE TABLE export_series (
+            metric VARCHAR NOT NULL,
+            series VARCHAR NOT NULL,
+            start_ns BIGINT NOT NULL,
+            value DOUBLE NOT NULL,
+            profile VARCHAR NOT NULL,
+            PRIMARY KEY (metric, series)
+        );
+        CREATE TABLE exported_spans (
+            destination VARCHAR NOT NULL,
+            event_key VARCHAR NOT NULL,
+            sent_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
 )
 
 

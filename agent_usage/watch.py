@@ -1,0 +1,311 @@
+"""The exporter loop behind `agent-usage watch`: keep the store current, feed an OTLP endpoint.
+
+A folder watcher (inotify, or polling where that is unavailable) triggers an incremental
+ingest when a session file changes. Every interval a tick ingests, sends the metrics (all-time
+totals) and the spans not yet accepted. A failed send is logged once per change of state,
+retried with backoff and never fatal: the totals and the pending spans are still in the
+store, so the next accepted tick carries everything. No store connection stays open between
+units of work, so the TUI and `report` keep working beside the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from agent_usage import store
+from agent_usage.errors import AgentUsageError
+from agent_usage.exporters import metrics, otlp_json, traces
+from agent_usage.exporters.identity import Identity, Privacy, identity
+from agent_usage.exporters.otlp_config import CliOverrides, SignalTarget, export_interval_s, resolve_target
+from agent_usage.exporters.transport import ExportFailed, Transport, open_transport
+
+log = logging.getLogger("agent_usage.watch")
+
+MAX_SPANS_PER_TICK = 20_000
+"""A first export of a long history goes out in slices of this many spans, one per tick."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    """Everything `watch` needs, resolved from flags and environment by the CLI."""
+
+    db_path: Path
+    data_dir: Path
+    prices_file: Path
+    env: Mapping[str, str]
+    cli: CliOverrides = field(default_factory=CliOverrides)
+    interval_s: float | None = None
+    send_metrics: bool = True
+    send_traces: bool = True
+    privacy: Privacy = field(default_factory=Privacy)
+    user: str | None = None
+    batch_spans: int = traces.BATCH_SPANS
+    ingest: bool = True
+    one_shot: bool = False
+
+
+class Health:
+    """One signal's endpoint state; logs only when it changes (ok -> failing, new reason, recovered)."""
+
+    def __init__(self, target: SignalTarget) -> None:
+        self.target = target
+        self.failures = 0
+        self.reason: str | None = None
+
+    def failed(self, reason: str, next_attempt: str) -> None:
+        self.failures += 1
+        if reason != self.reason:
+            log.warning(
+                "%s export to %s failing: %s (%s; nothing is lost)",
+                self.target.signal,
+                self.target.url,
+                reason,
+                next_attempt,
+            )
+        self.reason = reason
+
+    def succeeded(self) -> None:
+        if self.reason is not None:
+            log.warning(
+                "%s export to %s recovered after %d failed attempt%s",
+                self.target.signal,
+                self.target.url,
+                self.failures,
+                "" if self.failures == 1 else "s",
+            )
+        self.failures, self.reason = 0, None
+
+
+@dataclass(slots=True)
+class TickResult:
+    """What one tick did; `ok` is False when any enabled export failed."""
+
+    new_events: int = 0
+    series: int = 0
+    spans: int = 0
+    spans_pending: int = 0
+    ok: bool = True
+    errors: list[str] = field(default_factory=list)
+
+
+class Exporter:
+    """Ingest, metrics and spans for one store and one set of endpoints."""
+
+    def __init__(self, options: WatchOptions) -> None:
+        self.options = options
+        self.identity: Identity = identity(options.data_dir, options.env, options.user)
+        self.profile = metrics.profile(self.identity, options.privacy)
+        self.targets: dict[str, SignalTarget] = {}
+        if options.send_metrics:
+            self.targets["metrics"] = resolve_target("metrics", options.env, options.cli)
+        if options.send_traces:
+            self.targets["traces"] = resolve_target("traces", options.env, options.cli)
+        self.health = {signal: Health(target) for signal, target in self.targets.items()}
+        self._transports: dict[str, Transport] = {}
+        self.interval_s = export_interval_s(options.env, options.interval_s)
+
+    def _transport(self, signal_name: str) -> Transport:
+        if signal_name not in self._transports:
+            self._transports[signal_name] = open_transport(self.targets[signal_name])
+        return self._transports[signal_name]
+
+    def close(self) -> None:
+        for transport in self._transports.values():
+            transport.close()
+        self._transports.clear()
+
+    def ingest(self) -> int:
+        """Incremental ingest; returns the number of new events."""
+        from agent_usage.ingest import ingest
+
+        summary = ingest(self.options.db_path, env=self.options.env, prices_file=self.options.prices_file)
+        for problem in summary.problems[:5]:
+            log.warning("ingest: %s", problem)
+        if summary.events_new:
+            log.info("ingested %d new events from %d files", summary.events_new, summary.files_read)
+        return summary.events_new
+
+    def metric_points(self) -> list[metrics.Point]:
+        with store.connect(self.options.db_path) as con:
+            current = metrics.current_points(con, self.identity, self.options.privacy)
+            return metrics.pinned(con, current, self.profile)
+
+    def export_metrics(self) -> int:
+        """Send all series; remember them only once the endpoint accepted. Returns the series count."""
+        points = self.metric_points()
+        if not points:
+            return 0
+        accepted = self._transport("metrics").send(metrics.build_request(points, self.identity))
+        if accepted.rejected:
+            log.warning("metrics: rejected %d points: %s", accepted.rejected, accepted.message)
+        with store.connect(self.options.db_path) as con:
+            metrics.remember(con, points, self.profile)
+        return len(points)
+
+    def export_spans(self, max_spans: int = MAX_SPANS_PER_TICK) -> tuple[int, int]:
+        """Send up to `max_spans` pending spans, marking each batch once accepted.
+
+        Returns (spans sent, spans still pending). Pending events are read once per tick:
+        finding them scans the store, sending them does not.
+        """
+        destination = self.targets["traces"].url
+        with store.connect(self.options.db_path) as con:
+            events = traces.pending(con, destination, max_spans)
+        sent = 0
+        size = self.options.batch_spans
+        for start in range(0, len(events), size):
+            chunk = events[start : start + size]
+            for batch, request in traces.sized_batches(chunk, self.identity, self.options.privacy):
+                accepted = self._transport("traces").send(request)
+                if accepted.rejected:
+                    log.warning("traces: rejected %d spans: %s", accepted.rejected, accepted.message)
+                with store.connect(self.options.db_path) as con:
+                    traces.mark_sent(con, destination, [event.event_key for event in batch])
+                sent += len(batch)
+        if len(events) < max_spans:
+            return sent, 0
+        with store.connect(self.options.db_path) as con:
+            return sent, traces.pending_count(con, destination)
+
+    def tick(self) -> TickResult:
+        """One cycle: ingest, then each enabled signal; failures are recorded, never raised."""
+        result = TickResult()
+        if self.options.ingest:
+            try:
+                result.new_events = self.ingest()
+            except AgentUsageError as error:
+                result.errors.append(f"ingest: {error.message}")
+                log.warning("ingest skipped this tick: %s", error.message)
+        retry_in = self.retry_delay(extra_failure=True)
+        next_attempt = "the next run sends it" if self.options.one_shot else f"retrying in {retry_in:.3g} s"
+        for signal_name in self.targets:
+            try:
+                if signal_name == "metrics":
+                    result.series = self.export_metrics()
+                else:
+                    result.spans, result.spans_pending = self.export_spans()
+            except ExportFailed as error:
+                result.ok = False
+                result.errors.append(f"{signal_name}: {error.reason}")
+                self.health[signal_name].failed(error.reason, next_attempt)
+                continue
+            except AgentUsageError as error:
+                result.ok = False
+                result.errors.append(f"{signal_name}: {error.message}")
+                log.warning("%s export skipped this tick: %s", signal_name, error.message)
+                continue
+            self.health[signal_name].succeeded()
+        if result.spans:
+            log.info("sent %d spans (%d still pending)", result.spans, result.spans_pending)
+        return result
+
+    def retry_delay(self, extra_failure: bool = False) -> float:
+        """Exponential backoff from 1 s, capped at the interval; the interval when all is well."""
+        failures = max((h.failures for h in self.health.values()), default=0) + (1 if extra_failure else 0)
+        if failures == 0:
+            return self.interval_s
+        return min(self.interval_s, 2.0 ** (failures - 1))
+
+    def dry_run(self, out: IO[str]) -> TickResult:
+        """Print the requests a tick would send (OTLP/JSON, the first span batch) without sending."""
+        result = TickResult()
+        if self.options.ingest:
+            result.new_events = self.ingest()
+        if "metrics" in self.targets:
+            points = self.metric_points()
+            result.series = len(points)
+            request = metrics.build_request(points, self.identity)
+            self._print(out, self.targets["metrics"], otlp_json.to_dict(request))
+        if "traces" in self.targets:
+            destination = self.targets["traces"].url
+            with store.connect(self.options.db_path) as con:
+                events = traces.pending(con, destination, self.options.batch_spans)
+                result.spans_pending = traces.pending_count(con, destination)
+            if events:
+                request = traces.build_request(events, self.identity, self.options.privacy)
+                self._print(out, self.targets["traces"], otlp_json.to_dict(request))
+                result.spans = len(events)
+        return result
+
+    @staticmethod
+    def _print(out: IO[str], target: SignalTarget, request: dict) -> None:
+        document = {
+            "signal": target.signal,
+            "endpoint": target.url,
+            "protocol": target.protocol,
+            "request": request,
+        }
+        out.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+        out.flush()
+
+
+def run_forever(exporter: Exporter, stop: threading.Event | None = None, debounce_s: float = 2.0) -> None:
+    """Tick every interval (sooner after a failure), ingest when a watched file changes."""
+    from agent_usage.watcher import FolderWatcher
+
+    stop = stop or threading.Event()
+    changed = threading.Event()
+    wake = threading.Event()
+
+    def on_change() -> None:
+        changed.set()
+        wake.set()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+        wake.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_signal)
+    watcher = FolderWatcher(exporter.options.env, on_change, debounce=debounce_s)
+    if exporter.options.ingest:
+        watcher.start()
+    log.info(
+        "watching %d folders (%s); exporting every %g s: %s",
+        len(watcher.roots),
+        watcher.mode,
+        exporter.interval_s,
+        "; ".join(target.describe() for target in exporter.targets.values()) or "nothing (ingest only)",
+    )
+    next_tick = time.monotonic()
+    try:
+        while not stop.is_set():
+            wait = next_tick - time.monotonic()
+            if wait > 0:
+                wake.wait(wait)
+                wake.clear()
+            if stop.is_set():
+                break
+            if time.monotonic() >= next_tick:
+                changed.clear()
+                result = exporter.tick()
+                next_tick = time.monotonic() + (exporter.interval_s if result.ok else exporter.retry_delay())
+            elif changed.is_set():
+                changed.clear()
+                try:
+                    exporter.ingest()
+                except AgentUsageError as error:
+                    log.warning("ingest skipped: %s", error.message)
+    finally:
+        watcher.stop()
+        exporter.close()
+
+
+def configure_logging(verbose: bool) -> None:
+    """Timestamped lines on stderr; the loop is meant to run as a service."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    root = logging.getLogger("agent_usage")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.propagate = False

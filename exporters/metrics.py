@@ -1,0 +1,288 @@
+"""OTLP metrics: cumulative monotonic sums of all-time totals, read from the store at each tick.
+
+Why totals and not deltas: the store is the durable history, so every tick can say "this is
+everything so far" and a restart, a rebuilt store or a second run sends the same numbers
+again instead of adding to them. Two things keep backends from seeing a reset:
+- each series' start time is its first event, pinned in `export_series` once exported;
+- a value never goes below what was last accepted (a price change or a lost source file
+  would otherwise lower a counter, which every backend reads as a reset).
+Series carry harness, provider, model, project, user and machine; never a session or a date.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+import orjson
+
+from agent_usage.exporters.identity import Identity, Privacy
+from agent_usage.pricing import PRICE_JOIN_SQL, cost_for_mode
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """One exported instrument: its name, unit, the SQL aggregate and its fixed attributes."""
+
+    name: str
+    unit: str
+    description: str
+    aggregate: str
+    by_model: bool = True
+    token_type: str | None = None
+    is_int: bool = True
+
+
+_ALL_INPUT = "input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens"
+_CACHE_WRITE = "cache_write_5m_tokens + cache_write_1h_tokens"
+
+METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "gen_ai.client.inference.usage.input_tokens",
+        "{token}",
+        "Input tokens including cache reads and writes (GenAI semantic conventions).",
+        f"sum({_ALL_INPUT})",
+        token_type="input",
+    ),
+    MetricSpec(
+        "gen_ai.client.inference.usage.output_tokens",
+        "{token}",
+        "Output tokens including reasoning.",
+        "sum(output_tokens)",
+        token_type="output",
+    ),
+    MetricSpec(
+        "gen_ai.client.inference.usage.cache_read.input_tokens",
+        "{token}",
+        "Input tokens read from the prompt cache (a part of input_tokens).",
+        "sum(cache_read_tokens)",
+        token_type="cache_read",
+    ),
+    MetricSpec(
+        "gen_ai.client.inference.usage.cache_write.input_tokens",
+        "{token}",
+        "Input tokens written to the prompt cache (a part of input_tokens).",
+        f"sum({_CACHE_WRITE})",
+        token_type="cache_write",
+    ),
+    MetricSpec(
+        "gen_ai.client.inference.usage.reasoning.output_tokens",
+        "{token}",
+        "Reasoning tokens (a part of output_tokens).",
+        "sum(reasoning_tokens)",
+        token_type="reasoning",
+    ),
+    MetricSpec(
+        "agent.cost.usage",
+        "USD",
+        "Cost in USD: the cost the agent recorded, else calculated from tokens and prices.",
+        "sum(cost)",
+        is_int=False,
+    ),
+    MetricSpec("agent.requests", "{request}", "Billed model requests.", "count(*)"),
+    MetricSpec(
+        "agent.sessions",
+        "{session}",
+        "Agent sessions (by harness and project only).",
+        "count(DISTINCT session_id)",
+        by_model=False,
+    ),
+)
+"""Every metric in one table, so a convention rename is a one-line change."""
+
+PROVIDER_NAMES = {
+    "anthropic": "anthropic",
+    "openai": "openai",
+    "google": "gcp.gen_ai",
+    "aws": "aws.bedrock",
+    "azure": "azure.ai.openai",
+    "x-ai": "x_ai",
+    "mistral": "mistral_ai",
+    "deepseek": "deepseek",
+    "groq": "groq",
+    "cohere": "cohere",
+    "perplexity": "perplexity",
+    "moonshotai": "moonshot_ai",
+}
+"""Our provider ids (genai-prices') to `gen_ai.provider.name` well-known values."""
+
+
+def provider_name(provider: str | None) -> str:
+    if not provider:
+        return "unknown"
+    return PROVIDER_NAMES.get(provider, provider)
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One series of one metric: attributes, pinned start (ns) and the all-time value."""
+
+    metric: str
+    attributes: dict[str, str]
+    start_ns: int
+    value: float
+
+    @property
+    def series(self) -> str:
+        return orjson.dumps(self.attributes, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _ns(ts: datetime) -> int:
+    return int(ts.replace(tzinfo=UTC).timestamp() * 1_000_000) * 1000
+
+
+def _series_attributes(
+    spec: MetricSpec,
+    harness: str,
+    project: str | None,
+    provider: str | None,
+    model: str | None,
+    ident: Identity,
+) -> dict[str, str]:
+    attributes = {"agent.harness.name": harness}
+    if spec.by_model:
+        attributes["gen_ai.operation.name"] = "chat"
+        attributes["gen_ai.provider.name"] = provider_name(provider)
+        attributes["gen_ai.request.model"] = model or "unknown"
+    if spec.token_type:
+        attributes["gen_ai.token.type"] = spec.token_type
+    if project:
+        attributes["agent.project.name"] = project
+    attributes["agent.user.id"] = ident.user
+    attributes["agent.machine.id"] = ident.machine
+    return attributes
+
+
+def current_points(con: duckdb.DuckDBPyConnection, ident: Identity, privacy: Privacy) -> list[Point]:
+    """All-time totals per series from the store, start time = the series' first event."""
+    project = privacy.project_sql("e.project")
+    model_specs = [s for s in METRICS if s.by_model]
+    session_specs = [s for s in METRICS if not s.by_model]
+    by_model = con.execute(
+        f"""
+        WITH priced AS (SELECT e.*, {cost_for_mode("auto")} AS cost, {project} AS exported_project
+                        FROM events e {PRICE_JOIN_SQL})
+        SELECT harness, exported_project, provider, model, min(ts),
+               {", ".join(s.aggregate for s in model_specs)}
+        FROM priced GROUP BY ALL
+        """
+    ).fetchall()
+    session_aggregates = ", ".join(s.aggregate for s in session_specs)
+    by_project = con.execute(
+        f"""
+        SELECT harness, {project} AS exported_project, min(ts), {session_aggregates}
+        FROM events e GROUP BY ALL
+        """
+    ).fetchall()
+    points: list[Point] = []
+    for harness, proj, provider, model, first, *values in by_model:
+        for spec, value in zip(model_specs, values, strict=True):
+            if value is None:  # an unpriced model has no cost series, never a $0 one
+                continue
+            attributes = _series_attributes(spec, harness, proj, provider, model, ident)
+            points.append(Point(spec.name, attributes, _ns(first), float(value)))
+    for harness, proj, first, *values in by_project:
+        for spec, value in zip(session_specs, values, strict=True):
+            attributes = _series_attributes(spec, harness, proj, None, None, ident)
+            points.append(Point(spec.name, attributes, _ns(first), float(value)))
+    return _merge_duplicates(points)
+
+
+def _merge_duplicates(points: Iterable[Point]) -> list[Point]:
+    """Providers that map to one `gen_ai.provider.name` become one series."""
+    merged: dict[tuple[str, str], Point] = {}
+    for point in points:
+        key = (point.metric, point.series)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = point
+        else:
+            merged[key] = Point(
+                point.metric, point.attributes, min(seen.start_ns, point.start_ns), seen.value + point.value
+            )
+    return list(merged.values())
+
+
+def profile(ident: Identity, privacy: Privacy) -> str:
+    """What shapes a series' attributes besides the data: a change starts a new set of series."""
+    return f"{ident.user}|{ident.machine}|projects={privacy.projects}"
+
+
+def pinned(con: duckdb.DuckDBPyConnection, points: Sequence[Point], current_profile: str) -> list[Point]:
+    """Apply the persisted start times and high-water values; keep series the store lost.
+
+    Lost series are carried on only for the current profile, so switching `--project-names`
+    to hash or drop never re-sends the clear names recorded before.
+    """
+    known = {
+        (metric, series): (start_ns, value, kept_profile)
+        for metric, series, start_ns, value, kept_profile in con.execute(
+            "SELECT metric, series, start_ns, value, profile FROM export_series"
+        ).fetchall()
+    }
+    result: list[Point] = []
+    for point in points:
+        seen = known.pop((point.metric, point.series), None)
+        if seen is None:
+            result.append(point)
+        else:
+            result.append(Point(point.metric, point.attributes, seen[0], max(point.value, seen[1])))
+    for (metric, series), (start_ns, value, kept_profile) in known.items():
+        if kept_profile == current_profile:
+            result.append(Point(metric, orjson.loads(series), start_ns, value))
+    return result
+
+
+def remember(con: duckdb.DuckDBPyConnection, points: Sequence[Point], current_profile: str) -> None:
+    """Persist what the endpoint accepted: the start time and value of every series."""
+    if not points:
+        return
+    con.execute("BEGIN")
+    con.execute("CREATE OR REPLACE TEMP TABLE accepted_series AS SELECT * FROM export_series LIMIT 0")
+    with con.appender("accepted_series") as appender:
+        appender.append_rows([(p.metric, p.series, p.start_ns, p.value, current_profile) for p in points])
+    con.execute("INSERT OR REPLACE INTO export_series SELECT * FROM accepted_series")
+    con.execute("COMMIT")
+
+
+def build_request(points: Sequence[Point], ident: Identity, now_ns: int | None = None):  # noqa: ANN201
+    """The ExportMetricsServiceRequest for `points`, every metric a cumulative monotonic sum."""
+    from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
+    from opentelemetry.sdk.metrics.export import (
+        AggregationTemporality,
+        Metric,
+        MetricsData,
+        NumberDataPoint,
+        ResourceMetrics,
+        ScopeMetrics,
+        Sum,
+    )
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    from agent_usage import __version__
+
+    now_ns = now_ns or time.time_ns()
+    metrics = []
+    for spec in METRICS:
+        data_points = [
+            NumberDataPoint(
+                attributes=p.attributes,
+                start_time_unix_nano=p.start_ns,
+                time_unix_nano=max(now_ns, p.start_ns),
+                value=int(p.value) if spec.is_int else p.value,
+            )
+            for p in points
+            if p.metric == spec.name
+        ]
+        if data_points:
+            data = Sum(data_points, AggregationTemporality.CUMULATIVE, is_monotonic=True)
+            metrics.append(Metric(spec.name, spec.description, spec.unit, data))
+    scope = InstrumentationScope("agent_usage", __version__)
+    resource_metrics = ResourceMetrics(
+        Resource(ident.resource_attributes), [ScopeMetrics(scope, metrics, "")], ""
+    )
+    return encode_metrics(MetricsData([resource_metrics]))
