@@ -432,6 +432,11 @@ def test_watch_service_follows_new_turns_and_stops_on_sigterm(
         while len(receiver.spans()) < len(EVENTS) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(receiver.spans()) == len(EVENTS)
+        # the loop holds no store connection between units of work: reports run beside it
+        for _ in range(3):
+            beside = cli("report", "daily", "--json", "--no-ingest", env=corpus_env)
+            assert beside.returncode == 0, beside.stderr
+            assert json.loads(beside.stdout)["totals"]["events"] >= len(EVENTS)
         _append_claude_turn(corpus_env, output_tokens=4321)
         while time.monotonic() < deadline + 30:
             if any(s["attributes"]["gen_ai.usage.output_tokens"] == 4321 for s in receiver.spans()):
