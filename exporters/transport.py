@@ -219,6 +219,10 @@ def _grpc_reason(code: str, details: str, timeout_s: float) -> str:
         return "connection refused"
     if "dns resolution failed" in lowered or "name or service not known" in lowered:
         return "DNS lookup failed"
+    if "certificate_verify_failed" in lowered:
+        return "TLS error: CERTIFICATE_VERIFY_FAILED"
+    if "handshake failed" in lowered:
+        return "TLS handshake failed"
     if code == "DEADLINE_EXCEEDED":
         return f"no answer within {timeout_s:g} s"
     return f"gRPC {code}" + (f": {details}" if details else "")

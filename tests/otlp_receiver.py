@@ -11,6 +11,7 @@ it answer an HTTP status (and UNAVAILABLE over gRPC) to test retries; `stop()` a
 from __future__ import annotations
 
 import gzip
+import ssl
 import threading
 import zlib
 from concurrent import futures
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import grpc
+import trustme
 from google.protobuf.message import Message
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
@@ -63,20 +65,33 @@ class OtlpReceiver:
         self.reject_spans = 0
         self.http_port = 0
         self.grpc_port = 0
+        self.scheme = "http"
         self._lock = threading.Lock()
         self._http: ThreadingHTTPServer | None = None
         self._grpc: grpc.Server | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
-    def start(self) -> OtlpReceiver:
+    def start(self, tls: trustme.CA | None = None) -> OtlpReceiver:
+        """Serve on the same ports as before (ephemeral the first time); HTTPS/TLS with `tls`'s cert."""
         self._http = ThreadingHTTPServer(("127.0.0.1", self.http_port), self._handler())
         self._http.daemon_threads = True
+        server_cert = tls.issue_cert("127.0.0.1", "localhost") if tls is not None else None
+        if server_cert is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            server_cert.configure_cert(context)
+            self._http.socket = context.wrap_socket(self._http.socket, server_side=True)
         self.http_port = self._http.server_address[1]
         threading.Thread(target=self._http.serve_forever, daemon=True).start()
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(self._metrics_servicer(), self._grpc)
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self._trace_servicer(), self._grpc)
-        self.grpc_port = self._grpc.add_insecure_port(f"127.0.0.1:{self.grpc_port}")
+        address = f"127.0.0.1:{self.grpc_port}"
+        if server_cert is None:
+            self.grpc_port = self._grpc.add_insecure_port(address)
+        else:
+            key_and_chain = (server_cert.private_key_pem.bytes(), server_cert.cert_chain_pems[0].bytes())
+            self.grpc_port = self._grpc.add_secure_port(address, grpc.ssl_server_credentials([key_and_chain]))
+        self.scheme = "http" if server_cert is None else "https"
         self._grpc.start()
         return self
 
@@ -91,11 +106,11 @@ class OtlpReceiver:
 
     @property
     def http_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"{self.scheme}://127.0.0.1:{self.http_port}"
 
     @property
     def grpc_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.grpc_port}"
+        return f"{self.scheme}://127.0.0.1:{self.grpc_port}"
 
     # -- what arrived ------------------------------------------------------------------
     def of(self, signal: str) -> list[Received]:

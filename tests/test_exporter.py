@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from agent_usage.exporters.identity import short_hash
 from agent_usage.exporters.otlp_config import CliOverrides
@@ -261,6 +262,26 @@ def test_timeout_is_named(corpus_env: dict[str, str]) -> None:
         )  # fmt: skip
     assert result.returncode == 1
     assert "no answer within 0.5 s" in result.stderr
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_tls_with_the_configured_ca(tmp_path: Path, corpus_env: dict[str, str], protocol: str) -> None:
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    receiver = OtlpReceiver().start(tls=ca)
+    try:
+        untrusted = once(corpus_env, receiver, "--timeout", "5", protocol=protocol)
+        assert untrusted.returncode == 1
+        assert "failing: TLS error: CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
+        trusted = once(
+            {**corpus_env, "OTEL_EXPORTER_OTLP_CERTIFICATE": str(tmp_path / "ca.pem")},
+            receiver,
+            protocol=protocol,
+        )
+        assert trusted.returncode == 0, trusted.stderr
+        assert_matches_corpus(receiver)
+    finally:
+        receiver.stop()
 
 
 def test_headers_reach_the_endpoint_and_never_the_log(
