@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import orjson
 
 from agent_usage import pricing, store
 from agent_usage.parsers import PARSERS
-from agent_usage.parsers.base import MAX_TOKENS_PER_REQUEST, FileContext, HarnessParser
+from agent_usage.parsers.base import MAX_TOKENS_PER_REQUEST, FileContext
 from agent_usage.paths import resolve_paths
 from agent_usage.records import UsageEvent
 
@@ -47,6 +47,13 @@ class IngestSummary:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    def merge(self, other: IngestSummary) -> None:
+        """Add a worker's counts (files read, events parsed, bad lines, problems)."""
+        self.files_read += other.files_read
+        self.events_parsed += other.events_parsed
+        self.bad_lines += other.bad_lines
+        self.problems.extend(other.problems)
+
 
 @dataclass(slots=True)
 class SourceFile:
@@ -61,21 +68,15 @@ class SourceFile:
     replace: bool = False
 
 
-def discover(env: Mapping[str, str], harnesses: Iterable[str] | None = None) -> list[tuple[str, Path]]:
-    """Every session file of the selected harnesses, each real path once."""
-    seen: set[str] = set()
-    found: list[tuple[str, Path]] = []
+def discover(env: Mapping[str, str], harnesses: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """(harness, path) of every session file (a file reachable twice is dropped by `plan`)."""
+    found: list[tuple[str, str]] = []
     for name, parser in PARSERS.items():
         if harnesses is not None and name not in harnesses:
             continue
         for root in parser.roots(env):
-            if not root.is_dir():
-                continue
-            for path in sorted(parser.discover(root)):
-                real = os.path.realpath(path)
-                if real not in seen:
-                    seen.add(real)
-                    found.append((name, path))
+            if root.is_dir():
+                found.extend((name, path) for path in sorted(parser.discover(root)))
     return found
 
 
@@ -84,30 +85,40 @@ def _fingerprint(handle: BinaryIO, length: int) -> str:
     return f"{length}:{hashlib.blake2b(handle.read(length), digest_size=12).hexdigest()}"
 
 
-def plan(
-    found: list[tuple[str, Path]], known: Mapping[str, store.FileRecord], summary: IngestSummary
+def changed_files(
+    found: list[tuple[str, str]], stamps: Mapping[str, tuple[int, int]], summary: IngestSummary
 ) -> list[SourceFile]:
-    """Decide per file: skip (unchanged), append from the stored offset, or re-read whole."""
-    todo: list[SourceFile] = []
+    """Files that are new or whose size or mtime moved; one stat each, nothing opened."""
+    changed: list[SourceFile] = []
+    seen: set[tuple[int, int]] = set()
     for harness, path in found:
         try:
-            stat = path.stat()
+            stat = os.stat(path)
         except OSError as error:
             summary.problems.append(f"{path}: cannot stat: {error.strerror}")
             continue
-        record = known.get(str(path))
-        source = SourceFile(harness, path, stat.st_size, stat.st_mtime_ns)
-        if record is None:
-            todo.append(source)
+        if (stat.st_dev, stat.st_ino) in seen:  # one file reached through two roots or a symlink
+            summary.files_found -= 1
             continue
-        if record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns:
+        seen.add((stat.st_dev, stat.st_ino))
+        if stamps.get(path) == (stat.st_size, stat.st_mtime_ns):
             summary.files_unchanged += 1
             continue
+        changed.append(SourceFile(harness, Path(path), stat.st_size, stat.st_mtime_ns))
+    return changed
+
+
+def plan(changed: list[SourceFile], known: Mapping[str, store.FileRecord]) -> list[SourceFile]:
+    """Decide per changed file: append from the stored offset, or re-read whole."""
+    for source in changed:
+        record = known.get(str(source.path))
+        if record is None:
+            continue
         source.replace = True
-        if PARSERS[harness].appendable(path) and stat.st_size >= record.read_offset:
+        if PARSERS[source.harness].appendable(source.path) and source.size >= record.read_offset:
             length = int(record.fingerprint.split(":", 1)[0])
             try:
-                with path.open("rb") as handle:
+                with source.path.open("rb") as handle:
                     same_head = _fingerprint(handle, length) == record.fingerprint
             except OSError:
                 same_head = False
@@ -115,8 +126,7 @@ def plan(
                 source.start = record.read_offset
                 source.state = orjson.loads(record.parser_state)
                 source.replace = False
-        todo.append(source)
-    return todo
+    return changed
 
 
 class LineReader:
@@ -158,6 +168,18 @@ def _sane(event: UsageEvent, ctx: FileContext) -> bool:
     return True
 
 
+class _Sink(Protocol):
+    """Where `read_file` puts what it found: the store's batch, or a worker's result."""
+
+    summary: IngestSummary
+
+    def replace(self, path: str) -> None: ...
+
+    def add(self, event: UsageEvent) -> None: ...
+
+    def file(self, record: store.FileRecord) -> None: ...
+
+
 class _Batch:
     """Events and file records waiting for the next write transaction."""
 
@@ -165,21 +187,70 @@ class _Batch:
         self.db_path = db_path
         self.summary = summary
         self.events: list[UsageEvent] = []
+        self.chunks: list[bytes] = []
+        self.count = 0
         self.files: list[store.FileRecord] = []
-        self.replace: list[str] = []
+        self.replaced: list[str] = []
+
+    def replace(self, path: str) -> None:
+        self.replaced.append(path)
+
+    def add(self, event: UsageEvent) -> None:
+        self.events.append(event)
+        self.count += 1
+        if self.count >= BATCH_EVENTS:
+            self.flush()
+
+    def file(self, record: store.FileRecord) -> None:
+        self.files.append(record)
+
+    def take(self, result: GroupResult) -> None:
+        """Whole files parsed by a worker: their events go in one batch with their deletions."""
+        self.replaced.extend(result.replaced)
+        self.chunks.append(result.events_json)
+        self.count += result.summary.events_parsed
+        self.files.extend(result.files)
+        self.summary.merge(result.summary)
+        if self.count >= BATCH_EVENTS:
+            self.flush()
 
     def flush(self) -> None:
-        if not (self.events or self.files or self.replace):
+        if not (self.count or self.files or self.replaced):
             return
+        if self.events:
+            self.chunks.append(store.encode_events(self.events))
         with store.connect(self.db_path) as con:
-            result = store.write_batch(con, self.events, self.files, self.replace)
+            result = store.write_batch(con, self.chunks, self.files, self.replaced)
         self.summary.events_new += result.new_events
         self.summary.duplicates += result.duplicates
-        self.events, self.files, self.replace = [], [], []
+        self.events, self.chunks, self.count, self.files, self.replaced = [], [], 0, [], []
 
 
-def _read(source: SourceFile, parser: HarnessParser, batch: _Batch, summary: IngestSummary) -> int:
-    """Parse one file into the batch; return the bytes consumed."""
+@dataclass(slots=True)
+class GroupResult:
+    """What a worker process parsed from a group of files, sent back to the writer."""
+
+    summary: IngestSummary = field(default_factory=IngestSummary)
+    events: list[UsageEvent] = field(default_factory=list)
+    events_json: bytes = b"[]"
+    files: list[store.FileRecord] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    bytes_read: int = 0
+
+    def replace(self, path: str) -> None:
+        self.replaced.append(path)
+
+    def add(self, event: UsageEvent) -> None:
+        self.events.append(event)
+
+    def file(self, record: store.FileRecord) -> None:
+        self.files.append(record)
+
+
+def read_file(source: SourceFile, sink: _Sink) -> int:
+    """Parse one file into `sink`; return the bytes consumed."""
+    parser = PARSERS[source.harness]
+    summary = sink.summary
     ctx = FileContext(path=source.path, state=dict(source.state))
     try:
         handle, whole = _open_source(source.path, source.start)
@@ -187,17 +258,15 @@ def _read(source: SourceFile, parser: HarnessParser, batch: _Batch, summary: Ing
         summary.problems.append(f"{source.path}: cannot read: {error.strerror}")
         return 0
     if source.replace:
-        batch.replace.append(str(source.path))
+        sink.replace(str(source.path))
     with handle:
         whole = whole or not parser.appendable(source.path)
         reader = LineReader(handle, 0 if whole else source.start, whole)
         try:
             for event in parser.parse(reader, ctx):
                 if _sane(event, ctx):
-                    batch.events.append(event)
+                    sink.add(event)
                     summary.events_parsed += 1
-                    if len(batch.events) >= BATCH_EVENTS:
-                        batch.flush()
         except OSError as error:
             summary.problems.append(f"{source.path}: read failed: {error.strerror}")
             return 0
@@ -205,7 +274,7 @@ def _read(source: SourceFile, parser: HarnessParser, batch: _Batch, summary: Ing
     end = source.size if whole else reader.end
     summary.bad_lines += ctx.stats.bad_lines
     summary.problems.extend(f"{source.path}: skipped {note}" for note in ctx.stats.bad_line_notes)
-    batch.files.append(
+    sink.file(
         store.FileRecord(
             path=str(source.path),
             harness=source.harness,
@@ -217,7 +286,88 @@ def _read(source: SourceFile, parser: HarnessParser, batch: _Batch, summary: Ing
             bad_lines=ctx.stats.bad_lines,
         )
     )
+    summary.files_read += 1
     return max(end - source.start, 0)
+
+
+def parse_group(sources: list[SourceFile]) -> GroupResult:
+    """Worker-process entry: parse a group of whole files; events come back encoded."""
+    result = GroupResult()
+    for source in sources:
+        result.bytes_read += read_file(source, result)
+    result.events_json = store.encode_events(result.events)
+    result.events = []
+    return result
+
+
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+"""Below this much to read, starting worker processes costs more than it saves."""
+GROUP_BYTES = 8 * 1024 * 1024
+"""Files are handed to workers in groups of about this many bytes."""
+IN_PROCESS_FILE_BYTES = 64 * 1024 * 1024
+"""A file this large is streamed in the writer process so its rows never sit in memory whole."""
+
+
+def _groups(sources: list[SourceFile]) -> list[list[SourceFile]]:
+    groups: list[list[SourceFile]] = []
+    current: list[SourceFile] = []
+    size = 0
+    for source in sources:
+        current.append(source)
+        size += source.size - source.start
+        if size >= GROUP_BYTES:
+            groups.append(current)
+            current, size = [], 0
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _workers(total_bytes: int) -> int:
+    if os.environ.get("AGENT_USAGE_WORKERS"):
+        return max(1, int(os.environ["AGENT_USAGE_WORKERS"]))
+    if total_bytes < PARALLEL_MIN_BYTES:
+        return 1
+    return min(os.cpu_count() or 1, 4)
+
+
+def _take(
+    result: GroupResult, batch: _Batch, progress: ProgressCallback | None, done: int, total: int
+) -> int:
+    batch.take(result)
+    if progress is not None:
+        progress(done + result.bytes_read, total)
+    return result.bytes_read
+
+
+def _read_all(todo: list[SourceFile], batch: _Batch, progress: ProgressCallback | None) -> int:
+    """Parse every planned file; with several cores, worker processes parse while this one writes."""
+    total = sum(max(s.size - s.start, 0) for s in todo)
+    done = 0
+    workers = _workers(total)
+    large = [s for s in todo if workers == 1 or s.size - s.start >= IN_PROCESS_FILE_BYTES]
+    if workers > 1:
+        import multiprocessing
+        from collections import deque
+        from concurrent.futures import Future, ProcessPoolExecutor
+
+        small = [s for s in todo if s.size - s.start < IN_PROCESS_FILE_BYTES]
+        # spawn, not fork: the TUI calls ingest from a thread, and forking a threaded process is unsafe
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            pending: deque[Future[GroupResult]] = deque()
+            for group in _groups(small):
+                pending.append(pool.submit(parse_group, group))
+                if len(pending) > 2 * workers:  # bounded: results never pile up in memory
+                    done += _take(pending.popleft().result(), batch, progress, done, total)
+            while pending:
+                done += _take(pending.popleft().result(), batch, progress, done, total)
+    for source in large:
+        done += read_file(source, batch)
+        if progress is not None:
+            progress(done, total)
+    batch.flush()
+    return done
 
 
 def ingest(
@@ -234,18 +384,10 @@ def ingest(
     found = discover(env, harnesses)
     summary.files_found = len(found)
     with store.connect(db_path) as con:
-        known = store.load_file_records(con)
-    todo = plan(found, known, summary)
-    total_bytes = sum(max(s.size - s.start, 0) for s in todo)
-    batch = _Batch(db_path, summary)
-    done_bytes = 0
-    for source in todo:
-        done_bytes += _read(source, PARSERS[source.harness], batch, summary)
-        summary.files_read += 1
-        if progress is not None:
-            progress(done_bytes, total_bytes)
-    batch.flush()
-    summary.bytes_read = done_bytes
+        changed = changed_files(found, store.load_file_stamps(con), summary)
+        known = store.load_file_records(con, [str(source.path) for source in changed])
+    todo = plan(changed, known)
+    summary.bytes_read = _read_all(todo, _Batch(db_path, summary), progress)
     with store.connect(db_path) as con:
         pricing.refresh(con, prices_file if prices_file is not None else resolve_paths().prices_file)
         store.set_meta(con, "last_ingest", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))

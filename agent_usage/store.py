@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from pathlib import Path
 
 import duckdb
+import orjson
 
 from agent_usage.errors import DatabaseBusyError, StoreError
 from agent_usage.records import UsageEvent
@@ -122,6 +125,9 @@ class FileRecord:
     bad_lines: int
 
 
+_file_row = attrgetter(*(f.name for f in fields(FileRecord)))
+
+
 def _lock_holder(message: str) -> str:
     match = re.search(r"\(PID (\d+)\)", message)
     return f" (held by PID {match.group(1)})" if match else ""
@@ -204,9 +210,22 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     return applied
 
 
-def load_file_records(con: duckdb.DuckDBPyConnection) -> dict[str, FileRecord]:
+def load_file_stamps(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+    """(size, mtime_ns) of every known file: all an unchanged file costs to check."""
+    return {
+        path: (size, mtime)
+        for path, size, mtime in con.execute("SELECT path, size, mtime_ns FROM files").fetchall()
+    }
+
+
+def load_file_records(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> dict[str, FileRecord]:
+    """The full records (offset, fingerprint, parser state) of the given files."""
+    if not paths:
+        return {}
     rows = con.execute(
         "SELECT path, harness, size, mtime_ns, read_offset, fingerprint, parser_state, bad_lines FROM files"
+        " WHERE path IN (SELECT unnest(?::VARCHAR[]))",
+        [list(paths)],
     ).fetchall()
     return {row[0]: FileRecord(*row) for row in rows}
 
@@ -225,13 +244,56 @@ class MergeResult:
     duplicates: int
 
 
+def encode_events(events: Sequence[UsageEvent]) -> bytes:
+    """Events as one JSON array: orjson writes dataclasses in C, and worker processes can
+    hand these bytes to the writer far cheaper than pickled tuples."""
+    return orjson.dumps(list(events))
+
+
+_column_spec: str | None = None
+
+
+def _staging_columns(con: duckdb.DuckDBPyConnection) -> str:
+    """The events table's columns as a read_json `columns` struct (looked up once per process)."""
+    global _column_spec
+    if _column_spec is None:
+        types = con.execute("DESCRIBE staging").fetchall()
+        _column_spec = "{" + ", ".join(f"'{row[0]}': '{row[1]}'" for row in types) + "}"
+    return _column_spec
+
+
+def _load_staging(con: duckdb.DuckDBPyConnection, chunks: Sequence[bytes]) -> int:
+    """Bulk-load `encode_events` chunks into the `staging` table with DuckDB's JSON reader.
+
+    One temp file per batch, read in parallel by DuckDB: about 4x faster than the row
+    appender fed with Python tuples.
+    """
+    parts = [chunk[1:-1] for chunk in chunks if len(chunk) > 2]
+    if not parts:
+        return 0
+    columns = _staging_columns(con)
+    handle, name = tempfile.mkstemp(prefix="agent-usage-batch-", suffix=".json")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(b"[")
+            out.write(b",".join(parts))
+            out.write(b"]")
+        row = con.execute(
+            f"INSERT INTO staging SELECT * FROM read_json(?, format = 'array', columns = {columns})", [name]
+        ).fetchone()
+    finally:
+        os.unlink(name)
+    return int(row[0]) if row else 0
+
+
 def write_batch(
     con: duckdb.DuckDBPyConnection,
-    events: Sequence[UsageEvent],
+    chunks: Sequence[bytes],
     files: Sequence[FileRecord],
     replace_paths: Sequence[str],
 ) -> MergeResult:
-    """Merge a batch of events and the read positions of its files in one transaction.
+    """Merge a batch of events (`encode_events` chunks) and its files' read positions in one
+    transaction.
 
     Rows of `replace_paths` (files rewritten in place) are deleted first. Copies of one
     event key keep the highest rank and the earliest timestamp. Claude sidechain replays
@@ -242,9 +304,7 @@ def write_batch(
         if replace_paths:
             con.execute("DELETE FROM events WHERE source_path IN (SELECT unnest(?))", [list(replace_paths)])
         con.execute("CREATE OR REPLACE TEMP TABLE staging AS SELECT * FROM events LIMIT 0")
-        if events:
-            with con.appender("staging") as appender:
-                appender.append_rows([astuple(event) for event in events])
+        loaded = _load_staging(con, chunks)
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE batch AS
@@ -280,7 +340,7 @@ def write_batch(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return MergeResult(new_events=new_events, duplicates=len(events) - new_events)
+    return MergeResult(new_events=new_events, duplicates=loaded - new_events)
 
 
 def _upsert_files(con: duckdb.DuckDBPyConnection, files: Sequence[FileRecord]) -> None:
@@ -288,7 +348,7 @@ def _upsert_files(con: duckdb.DuckDBPyConnection, files: Sequence[FileRecord]) -
         return
     con.execute("CREATE OR REPLACE TEMP TABLE files_staging AS SELECT * FROM files LIMIT 0")
     with con.appender("files_staging") as appender:
-        appender.append_rows([(*astuple(f), None) for f in files])
+        appender.append_rows([(*_file_row(f), None) for f in files])
     con.execute(
         "INSERT OR REPLACE INTO files SELECT * REPLACE (now()::TIMESTAMP AS last_read) FROM files_staging"
     )

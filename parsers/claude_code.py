@@ -26,6 +26,7 @@ from agent_usage.parsers.base import (
     parse_ts,
     project_name,
     text,
+    walk,
 )
 from agent_usage.records import UsageEvent
 
@@ -48,10 +49,10 @@ def roots(env: Mapping[str, str]) -> list[Path]:
     return found
 
 
-def discover(root: Path) -> Iterator[Path]:
+def discover(root: Path) -> Iterator[str]:
     """Every transcript below `projects/`, subagent files included, journals excluded."""
-    for path in root.rglob("*.jsonl"):
-        if path.name == "journal.jsonl" and "subagents" in _below_projects(path):
+    for path in walk(root, lambda name: name.endswith(".jsonl")):
+        if path.endswith("journal.jsonl") and "subagents" in _below_projects(Path(path)):
             continue
         yield path
 

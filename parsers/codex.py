@@ -29,6 +29,7 @@ from agent_usage.parsers.base import (
     parse_ts,
     project_name,
     text,
+    walk,
 )
 from agent_usage.records import UsageEvent
 
@@ -46,12 +47,12 @@ def roots(env: Mapping[str, str]) -> list[Path]:
     return env_paths(env, "CODEX_HOME") or [home_dir(env) / ".codex"]
 
 
-def discover(root: Path) -> Iterator[Path]:
+def discover(root: Path) -> Iterator[str]:
     """Active and archived rollouts, plain and zstd-compressed."""
     for folder in (root / "sessions", root / "archived_sessions"):
-        for path in folder.rglob("rollout-*"):
-            if path.name.endswith((".jsonl", ".jsonl.zst")):
-                yield path
+        yield from walk(
+            folder, lambda name: name.startswith("rollout-") and name.endswith((".jsonl", ".jsonl.zst"))
+        )
 
 
 def appendable(path: Path) -> bool:

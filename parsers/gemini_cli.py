@@ -29,6 +29,7 @@ from agent_usage.parsers.base import (
     parse_ts,
     project_name,
     text,
+    walk,
 )
 from agent_usage.records import UsageEvent
 
@@ -42,15 +43,16 @@ def roots(env: Mapping[str, str]) -> list[Path]:
     return [(base or home_dir(env)) / ".gemini" / "tmp"]
 
 
-def discover(root: Path) -> Iterator[Path]:
+def discover(root: Path) -> Iterator[str]:
     """Main chats and subagent chats of every project dir; backups and temp files skipped."""
     for chats in root.glob("*/chats"):
-        for path in chats.rglob("*"):
-            name = path.name
-            if ".unreadable-" in name or ".tmp-" in name:
-                continue
-            if name.endswith((".json", ".jsonl")) and path.is_file():
-                yield path
+        yield from walk(chats, _is_chat_file)
+
+
+def _is_chat_file(name: str) -> bool:
+    if ".unreadable-" in name or ".tmp-" in name:
+        return False
+    return name.endswith((".json", ".jsonl"))
 
 
 def appendable(path: Path) -> bool:

@@ -28,6 +28,7 @@ from agent_usage.parsers.base import (
     parse_ts,
     project_name,
     text,
+    walk,
 )
 from agent_usage.records import UsageEvent
 
@@ -45,8 +46,8 @@ def roots(env: Mapping[str, str]) -> list[Path]:
     return found
 
 
-def discover(root: Path) -> Iterator[Path]:
-    yield from root.rglob("*.jsonl")
+def discover(root: Path) -> Iterator[str]:
+    yield from walk(root, lambda name: name.endswith(".jsonl"))
 
 
 def appendable(path: Path) -> bool:

@@ -192,3 +192,39 @@ def test_read_only_store_location_is_a_clear_error(tmp_path: Path) -> None:
         store.connect(blocker / "s.duckdb"),
     ):
         pass
+
+
+def test_a_root_reached_twice_is_read_once_and_symlink_loops_end(tmp_path: Path, isolated_home: Path) -> None:
+    root = copy_fixture("claude-code", "resume-fork", tmp_path)
+    alias = tmp_path / "alias"
+    alias.symlink_to(root, target_is_directory=True)
+    (root / "projects" / "-home-al-src-shop" / "loop").symlink_to(root / "projects", target_is_directory=True)
+    env = {"HOME": str(isolated_home), "CLAUDE_CONFIG_DIR": f"{root},{alias}"}
+    summary = ingest(tmp_path / "s.duckdb", env=env)
+    single = ingest(tmp_path / "single.duckdb", env=fixture_env("claude-code", root, isolated_home))
+    assert summary.files_found == single.files_found == summary.files_read
+    assert _events(tmp_path / "s.duckdb") == _events(tmp_path / "single.duckdb") == 3
+
+
+def test_worker_processes_store_exactly_what_one_process_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parallel parsing (spawned workers, whole files per task) must not change a single row."""
+    from agent_usage import ingest as ingest_module
+    from agent_usage.demo import generate
+
+    corpus = generate(tmp_path / "corpus", days=6, sessions_per_day=6, seed=3)
+    monkeypatch.setattr(ingest_module, "GROUP_BYTES", 64 * 1024)
+    rows = {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv("AGENT_USAGE_WORKERS", workers)
+        db = tmp_path / f"w{workers}.duckdb"
+        summary = ingest(db, env=corpus.env, prices_file=tmp_path / "none.toml")
+        assert summary.files_read == summary.files_found > 20
+        with store.connect(db, read_only=True) as con:
+            rows[workers] = con.execute("SELECT * FROM events ORDER BY event_key").fetchall()
+            files = con.execute("SELECT * EXCLUDE (last_read) FROM files ORDER BY path").fetchall()
+        rows[f"files{workers}"] = files
+    assert len(rows["1"]) > 100
+    assert rows["1"] == rows["2"]
+    assert rows["files1"] == rows["files2"]

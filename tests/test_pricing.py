@@ -48,7 +48,7 @@ def test_sql_cost_matches_calc_price(tmp_path: Path) -> None:
     events = [_event(i, *MODELS[i % len(MODELS)], rng) for i in range(400)]
     db = tmp_path / "s.duckdb"
     with store.connect(db) as con:
-        store.write_batch(con, events, [], [])
+        store.write_batch(con, [store.encode_events(events)], [], [])
         pricing.refresh(con)
         got = dict(
             con.execute(
@@ -86,7 +86,7 @@ def test_unknown_model_costs_null_and_overrides_price_it(tmp_path: Path) -> None
     )
     overrides = tmp_path / "prices.toml"
     with store.connect(db) as con:
-        store.write_batch(con, [event], [], [])
+        store.write_batch(con, [store.encode_events([event])], [], [])
         pricing.refresh(con, overrides)
         cost_sql = f"SELECT {pricing.COST_SQL} FROM events e {pricing.PRICE_JOIN_SQL}"
         assert con.execute(cost_sql).fetchone() == (None,)

@@ -1,71 +1,183 @@
-"""Benchmark: generate a demo corpus of a given size, then time cold, warm and incremental ingest.
+"""Benchmark: ingest and reports on a generated history, side by side with ccusage.
 
-Run: python tests/bench/bench_ingest.py --size-mb 1000 [--out DIR]
-Prints the figures; it asserts nothing, so it never makes CI flaky.
+Run: python tests/bench/bench_ingest.py [--size-mb 1000] [--corpus DIR] [--ccusage PATH]
+
+Generates a corpus with the demo generator (all four harnesses, Claude-heavy, long tool
+output lines, duplicate content-block lines, subagents, Codex re-emits, pi forks), or reuses
+one from `--corpus` (made by an earlier run). It then runs the real CLI in child processes
+and prints, each with the child's own peak RSS (os.wait4):
+- cold ingest into an empty store;
+- `report daily --json` on the unchanged history (the incremental check of every file
+  included) and the same report with `--no-ingest`;
+- `ingest` after appending 100 assistant turns to 10 existing Claude sessions;
+- `report daily --json --no-ingest` on a store of a million events (bench_report's filler);
+- start-up (`--help`) and whether `report` imports textual or opentelemetry;
+- ccusage (`daily --offline --json`) on the same files when it can run here, with ratios.
+Asserts nothing, so CI never depends on the machine's load.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
+import platform
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
-from agent_usage.demo import generate
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from agent_usage.demo import generate  # noqa: E402
+from tests.bench.bench_report import fill  # noqa: E402
+
+CLI = [sys.executable, "-m", "agent_usage"]
 
 
-def _timed_cli(args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of one CLI run in a child process."""
-    import os
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def timed(args: list[str], env: dict[str, str], stdout: int = subprocess.DEVNULL) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process."""
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "agent_usage", *args],
-        env={**os.environ, **env},
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = subprocess.Popen(args, env={**os.environ, **env}, stdout=stdout, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(args)} failed with {os.waitstatus_to_exitcode(status)}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def best(args: list[str], env: dict[str, str], runs: int = 3) -> tuple[float, float]:
+    results = [timed(args, env) for _ in range(runs)]
+    return min(r[0] for r in results), max(r[1] for r in results)
+
+
+def append_claude_turns(claude_root: Path, turns: int = 100, files: int = 10) -> None:
+    """Append `turns` new assistant turns (copies of each file's last one) to `files` sessions."""
+    sessions = sorted(claude_root.rglob("*.jsonl"), key=lambda p: p.stat().st_size)[-files:]
+    for index in range(turns):
+        session = sessions[index % len(sessions)]
+        last = next(
+            json.loads(line)
+            for line in reversed(session.read_text().splitlines())
+            if '"assistant"' in line and '"usage"' in line
+        )
+        last["uuid"] = str(uuid.uuid4())
+        last["requestId"] = f"req_bench_{uuid.uuid4().hex}"
+        last["message"]["id"] = f"msg_bench_{uuid.uuid4().hex}"
+        with session.open("a") as handle:
+            handle.write(json.dumps(last) + "\n")
+
+
+def ccusage_command(explicit: str | None) -> list[str] | None:
+    if explicit:
+        return [explicit]
+    if shutil.which("ccusage"):
+        return ["ccusage"]
+    if shutil.which("npx"):
+        return ["npx", "--yes", "ccusage@latest"]
+    return None
+
+
+def run_ccusage(command: list[str] | None, env: dict[str, str]) -> dict[str, object]:
+    if command is None:
+        return {"ccusage": "not available (no ccusage and no npx)"}
+    args = [*command, "daily", "--offline", "--json"]
+    probe = subprocess.run(args, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
+    if probe.returncode != 0:
+        return {"ccusage": f"could not run: {(probe.stderr or probe.stdout).strip().splitlines()[:1]}"}
+    seconds, rss = best(args, env)
+    totals = json.loads(probe.stdout).get("totals", {})
+    return {"ccusage_daily_s": round(seconds, 2), "ccusage_peak_rss_mb": round(rss), "ccusage_totals": totals}
+
+
+def imports_of_report(env: dict[str, str], db: str) -> list[str]:
+    """Heavy modules the report command imports (it should import neither)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "agent_usage",
+            "report",
+            "daily",
+            "--no-ingest",
+            "--db",
+            db,
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    ).stderr
+    return sorted({name for name in ("textual", "opentelemetry", "grpc") if f" {name}" in out})
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size-mb", type=int, default=1000)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
-    root = args.out or Path(tempfile.mkdtemp(prefix="agent-usage-bench-"))
-    started = time.perf_counter()
-    corpus = generate(
-        root / "corpus",
-        days=90,
-        sessions_per_day=40,
-        target_bytes=args.size_mb * 1_000_000,
-        tool_output_bytes=6_000,
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    generated = time.perf_counter() - started
-    env = {**corpus.env, "AGENT_USAGE_HOME": str(root / "home")}
-    db = str(root / "bench.duckdb")
-    cold, cold_rss = _timed_cli(["ingest", "-q", "--db", db], env)
-    warm, _ = _timed_cli(["report", "daily", "--db", db], env)
-    report_only, _ = _timed_cli(["report", "daily", "--no-ingest", "--db", db], env)
-    figures = {
-        "corpus_mb": round(corpus.bytes_written / 1e6, 1),
-        "files": corpus.files,
-        "turns": corpus.turns,
-        "generate_s": round(generated, 2),
-        "cold_ingest_s": round(cold, 2),
-        "cold_ingest_peak_rss_mb (max of child runs so far)": round(cold_rss, 1),
-        "warm_report_daily_s": round(warm, 2),
-        "report_daily_no_ingest_s": round(report_only, 2),
+    parser.add_argument("--size-mb", type=int, default=1000)
+    parser.add_argument("--corpus", type=Path, default=None, help="reuse (or create) the corpus here")
+    parser.add_argument("--ccusage", default=None, help="path of a ccusage binary (default: PATH, then npx)")
+    parser.add_argument("--events", type=int, default=1_000_000, help="events in the big-store report figure")
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="agent-usage-bench-"))
+    corpus_dir = args.corpus or base / "corpus"
+    figures: dict[str, object] = {
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     }
+    env_file = corpus_dir / "env.json"
+    if env_file.exists():
+        corpus_env = json.loads(env_file.read_text())
+    else:
+        started = time.perf_counter()
+        corpus = generate(
+            corpus_dir,
+            days=90,
+            sessions_per_day=40,
+            target_bytes=args.size_mb * 1_000_000,
+            tool_output_bytes=6_000,
+        )
+        corpus_env = corpus.env
+        env_file.write_text(json.dumps(corpus_env))
+        figures["generate_s"] = round(time.perf_counter() - started, 1)
+    size = sum(p.stat().st_size for p in corpus_dir.rglob("*") if p.is_file())
+    files = sum(1 for p in corpus_dir.rglob("*.json*") if p.is_file())
+    figures.update({"corpus_mb": round(size / 1e6), "files": files})
+    env = {**corpus_env, "AGENT_USAGE_HOME": str(base / "home")}
+    db = str(base / "bench.duckdb")
+
+    cold, cold_rss = timed([*CLI, "ingest", "-q", "--db", db], env)
+    figures.update({"cold_ingest_s": round(cold, 2), "cold_ingest_peak_rss_mb": round(cold_rss)})
+    warm, warm_rss = best([*CLI, "report", "daily", "--json", "--db", db], env)
+    figures.update({"warm_report_daily_s": round(warm, 2), "warm_report_peak_rss_mb": round(warm_rss)})
+    only, _ = best([*CLI, "report", "daily", "--json", "--no-ingest", "--db", db], env)
+    figures["report_daily_no_ingest_s"] = round(only, 2)
+
+    append_claude_turns(Path(corpus_env["CLAUDE_CONFIG_DIR"]))
+    incremental, incremental_rss = timed([*CLI, "ingest", "-q", "--db", db], env)
+    figures.update(
+        {"ingest_after_100_turns_s": round(incremental, 2), "incremental_peak_rss_mb": round(incremental_rss)}
+    )
+
+    big = base / "million.duckdb"
+    fill(big, args.events)
+    million, million_rss = best([*CLI, "report", "daily", "--json", "--no-ingest", "--db", str(big)], env)
+    figures.update({"events_in_big_store": args.events, "report_daily_big_store_s": round(million, 2)})
+    figures["report_daily_big_store_peak_rss_mb"] = round(million_rss)
+
+    startup, _ = best([*CLI, "--help"], env)
+    figures["startup_help_s"] = round(startup, 2)
+    figures["report_imports_heavy_modules"] = imports_of_report(env, db)
+
+    figures.update(run_ccusage(ccusage_command(args.ccusage), corpus_env))
+    if "ccusage_daily_s" in figures:
+        cc = float(figures["ccusage_daily_s"])  # type: ignore[arg-type]
+        figures["ratio_cold_ingest_vs_ccusage"] = round(cold / cc, 2)
+        figures["ratio_ccusage_vs_warm_report"] = round(cc / warm, 2)
     print(json.dumps(figures, indent=2))
 
 
