@@ -25,7 +25,10 @@ from agent_usage.parsers.base import MAX_TOKENS_PER_REQUEST, FileContext
 from agent_usage.paths import resolve_paths
 from agent_usage.records import UsageEvent
 
-BATCH_EVENTS = 20_000
+BATCH_EVENTS = int(os.environ.get("AGENT_USAGE_BATCH", "10000"))
+"""Events per write transaction; with the memory limit below it keeps a cold ingest under 300 MB."""
+INGEST_MEMORY_LIMIT = os.environ.get("AGENT_USAGE_INGEST_MEMORY", "96MB")
+"""DuckDB's cache while merging: without a limit it keeps the whole growing table resident."""
 FINGERPRINT_BYTES = 4096
 
 ProgressCallback = Callable[[int, int], None]
@@ -220,6 +223,7 @@ class _Batch:
         if self.events:
             self.chunks.append(store.encode_events(self.events))
         with store.connect(self.db_path) as con:
+            con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
             result = store.write_batch(con, self.chunks, self.files, self.replaced)
         self.summary.events_new += result.new_events
         self.summary.duplicates += result.duplicates
@@ -350,18 +354,27 @@ def _read_all(todo: list[SourceFile], batch: _Batch, progress: ProgressCallback 
         import multiprocessing
         from collections import deque
         from concurrent.futures import Future, ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
         small = [s for s in todo if s.size - s.start < IN_PROCESS_FILE_BYTES]
         # spawn, not fork: the TUI calls ingest from a thread, and forking a threaded process is unsafe
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            pending: deque[Future[GroupResult]] = deque()
-            for group in _groups(small):
-                pending.append(pool.submit(parse_group, group))
-                if len(pending) > 2 * workers:  # bounded: results never pile up in memory
+        groups = _groups(small)
+        taken = 0
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                pending: deque[Future[GroupResult]] = deque()
+                for group in groups:
+                    pending.append(pool.submit(parse_group, group))
+                    if len(pending) > 2 * workers:  # bounded: results never pile up in memory
+                        done += _take(pending.popleft().result(), batch, progress, done, total)
+                        taken += 1
+                while pending:
                     done += _take(pending.popleft().result(), batch, progress, done, total)
-            while pending:
-                done += _take(pending.popleft().result(), batch, progress, done, total)
+                    taken += 1
+        except (BrokenProcessPool, OSError) as error:  # e.g. no importable __main__ to spawn from
+            batch.summary.problems.append(f"parallel parsing stopped ({error}); reading the rest here")
+            large = [source for group in groups[taken:] for source in group] + large
     for source in large:
         done += read_file(source, batch)
         if progress is not None:
