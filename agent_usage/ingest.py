@@ -12,7 +12,7 @@ import hashlib
 import io
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -71,15 +71,30 @@ class SourceFile:
     replace: bool = False
 
 
-def discover(env: Mapping[str, str], harnesses: Iterable[str] | None = None) -> list[tuple[str, str]]:
-    """(harness, path) of every session file (a file reachable twice is dropped by `plan`)."""
+def discover(
+    env: Mapping[str, str], harnesses: Iterable[str] | None = None, only: Collection[str] | None = None
+) -> list[tuple[str, str]]:
+    """(harness, path) of every session file (a file reachable twice is dropped by `plan`).
+
+    With `only` (paths a folder watcher reported), just those of them that `discover` would
+    list, spelled below the configured root as a full walk spells them.
+    """
     found: list[tuple[str, str]] = []
     for name, parser in PARSERS.items():
         if harnesses is not None and name not in harnesses:
             continue
         for root in parser.roots(env):
-            if root.is_dir():
+            if not root.is_dir():
+                continue
+            if only is None:
                 found.extend((name, path) for path in sorted(parser.discover(root)))
+                continue
+            real = str(root.resolve())
+            for path in sorted(only):
+                if path.startswith(real + os.sep) and real != str(root):
+                    path = str(root) + path[len(real) :]
+                if parser.accepts(root, path):
+                    found.append((name, path))
     return found
 
 
@@ -389,15 +404,17 @@ def ingest(
     harnesses: Iterable[str] | None = None,
     progress: ProgressCallback | None = None,
     prices_file: Path | None = None,
+    only: Collection[str] | None = None,
 ) -> IngestSummary:
-    """Bring the store up to date with the session files on disk."""
+    """Bring the store up to date with the session files on disk (or with the `only` files)."""
     started = time.perf_counter()
     env = os.environ if env is None else env
     summary = IngestSummary()
-    found = discover(env, harnesses)
+    found = discover(env, harnesses, only)
     summary.files_found = len(found)
     with store.connect(db_path) as con:
-        changed = changed_files(found, store.load_file_stamps(con), summary)
+        stamps = store.load_file_stamps(con, [path for _, path in found] if only is not None else None)
+        changed = changed_files(found, stamps, summary)
         known = store.load_file_records(con, [str(source.path) for source in changed])
     todo = plan(changed, known)
     summary.bytes_read = _read_all(todo, _Batch(db_path, summary), progress)

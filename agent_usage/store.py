@@ -210,12 +210,18 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     return applied
 
 
-def load_file_stamps(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
-    """(size, mtime_ns) of every known file: all an unchanged file costs to check."""
-    return {
-        path: (size, mtime)
-        for path, size, mtime in con.execute("SELECT path, size, mtime_ns FROM files").fetchall()
-    }
+def load_file_stamps(
+    con: duckdb.DuckDBPyConnection, paths: Sequence[str] | None = None
+) -> dict[str, tuple[int, int]]:
+    """(size, mtime_ns) of the known files (all, or `paths`): all an unchanged file costs to check."""
+    if paths is None:
+        rows = con.execute("SELECT path, size, mtime_ns FROM files").fetchall()
+    else:
+        rows = con.execute(
+            "SELECT path, size, mtime_ns FROM files WHERE path IN (SELECT unnest(?::VARCHAR[]))",
+            [list(paths)],
+        ).fetchall()
+    return {path: (size, mtime) for path, size, mtime in rows}
 
 
 def load_file_records(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> dict[str, FileRecord]:

@@ -124,11 +124,13 @@ class Exporter:
             transport.close()
         self._transports.clear()
 
-    def ingest(self) -> int:
-        """Incremental ingest; returns the number of new events."""
+    def ingest(self, only: set[str] | None = None) -> int:
+        """Incremental ingest (of every file, or of the `only` files a watcher saw); new events."""
         from agent_usage.ingest import ingest
 
-        summary = ingest(self.options.db_path, env=self.options.env, prices_file=self.options.prices_file)
+        summary = ingest(
+            self.options.db_path, env=self.options.env, prices_file=self.options.prices_file, only=only
+        )
         for problem in summary.problems[:5]:
             log.warning("ingest: %s", problem)
         if summary.events_new:
@@ -256,8 +258,12 @@ def run_forever(exporter: Exporter, stop: threading.Event | None = None, debounc
     stop = stop or threading.Event()
     changed = threading.Event()
     wake = threading.Event()
+    changed_paths: set[str] = set()
+    paths_lock = threading.Lock()
 
-    def on_change() -> None:
+    def on_change(paths: set[str]) -> None:
+        with paths_lock:
+            changed_paths.update(paths)
         changed.set()
         wake.set()
 
@@ -288,12 +294,17 @@ def run_forever(exporter: Exporter, stop: threading.Event | None = None, debounc
                 break
             if time.monotonic() >= next_tick:
                 changed.clear()
+                with paths_lock:
+                    changed_paths.clear()  # the tick checks every file anyway
                 result = exporter.tick()
                 next_tick = time.monotonic() + (exporter.interval_s if result.ok else exporter.retry_delay())
             elif changed.is_set():
                 changed.clear()
+                with paths_lock:
+                    only = set(changed_paths)
+                    changed_paths.clear()
                 try:
-                    exporter.ingest()
+                    exporter.ingest(only)
                 except AgentUsageError as error:
                     log.warning("ingest skipped: %s", error.message)
     finally:

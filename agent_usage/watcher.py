@@ -1,8 +1,10 @@
 """Watch the agents' session folders and call back, debounced, when something changes.
 
-File events are only a hint: the callback runs an incremental ingest, which decides from
-size, mtime and fingerprint what to read. inotify is used where it works; when it is
-unavailable or its watch limit is reached, a polling observer takes over.
+File events are only a hint: the callback gets the changed session-file paths and runs an
+incremental ingest of just those files, which decides from size, mtime and fingerprint what
+to read. Skipping the walk and stat of every other file is what makes a live update cheap.
+inotify is used where it works; when it is unavailable or its watch limit is reached, a
+polling observer takes over.
 """
 
 from __future__ import annotations
@@ -33,24 +35,37 @@ def harness_roots(env: Mapping[str, str]) -> list[Path]:
 
 
 class _Debounced(FileSystemEventHandler):
-    """Collapses a burst of file events into one call, `delay` seconds after the last one."""
+    """Collapses a burst of file events into one call, `delay` seconds after the last one,
+    with the set of session-file paths that changed (moves count by their new path)."""
 
-    def __init__(self, callback: Callable[[], None], delay: float) -> None:
+    def __init__(self, callback: Callable[[set[str]], None], delay: float) -> None:
         self._callback = callback
         self._delay = delay
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
+        self._paths: set[str] = set()
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        path = os.fsdecode(event.src_path)
-        if event.is_directory or not path.endswith(SESSION_SUFFIXES):
+        if event.is_directory:
+            return
+        paths = [os.fsdecode(event.src_path)]
+        if getattr(event, "dest_path", None):
+            paths.append(os.fsdecode(event.dest_path))
+        paths = [path for path in paths if path.endswith(SESSION_SUFFIXES)]
+        if not paths:
             return
         with self._lock:
+            self._paths.update(paths)
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = threading.Timer(self._delay, self._callback)
+            self._timer = threading.Timer(self._delay, self._fire)
             self._timer.daemon = True
             self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            paths, self._paths = self._paths, set()
+        self._callback(paths)
 
     def cancel(self) -> None:
         with self._lock:
@@ -64,7 +79,7 @@ class FolderWatcher:
     def __init__(
         self,
         env: Mapping[str, str],
-        on_change: Callable[[], None],
+        on_change: Callable[[set[str]], None],
         debounce: float = 0.5,
         poll_interval: float = 2.0,
         force_polling: bool = False,

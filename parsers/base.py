@@ -41,6 +41,8 @@ class HarnessParser(Protocol):
 
     def discover(self, root: Path) -> Iterator[str]: ...
 
+    def accepts(self, root: Path, path: str) -> bool: ...
+
     def appendable(self, path: Path) -> bool: ...
 
     def parse(self, lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]: ...
@@ -87,6 +89,14 @@ def walk(root: Path, keep: Callable[[str], bool]) -> Iterator[str]:
                     yield entry.path
             except OSError:
                 continue
+
+
+def relative_parts(root: Path, path: str) -> tuple[str, ...] | None:
+    """The parts of `path` below `root`, or None when it is not below it."""
+    prefix = str(root).rstrip(os.sep) + os.sep
+    if not path.startswith(prefix):
+        return None
+    return tuple(path[len(prefix) :].split(os.sep))
 
 
 def load_line(raw: bytes, offset: int, ctx: FileContext) -> dict[str, Any] | None:

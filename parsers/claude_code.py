@@ -25,6 +25,7 @@ from agent_usage.parsers.base import (
     load_line,
     parse_ts,
     project_name,
+    relative_parts,
     text,
     walk,
 )
@@ -55,6 +56,14 @@ def discover(root: Path) -> Iterator[str]:
         if path.endswith("journal.jsonl") and "subagents" in _below_projects(Path(path)):
             continue
         yield path
+
+
+def accepts(root: Path, path: str) -> bool:
+    """Whether `discover(root)` would list `path` (for ingesting only the files a watcher saw)."""
+    parts = relative_parts(root, path)
+    if parts is None or not path.endswith(".jsonl"):
+        return False
+    return not (parts[-1] == "journal.jsonl" and "subagents" in parts)
 
 
 def appendable(path: Path) -> bool:

@@ -28,6 +28,7 @@ from agent_usage.parsers.base import (
     load_line,
     parse_ts,
     project_name,
+    relative_parts,
     text,
     walk,
 )
@@ -50,9 +51,17 @@ def roots(env: Mapping[str, str]) -> list[Path]:
 def discover(root: Path) -> Iterator[str]:
     """Active and archived rollouts, plain and zstd-compressed."""
     for folder in (root / "sessions", root / "archived_sessions"):
-        yield from walk(
-            folder, lambda name: name.startswith("rollout-") and name.endswith((".jsonl", ".jsonl.zst"))
-        )
+        yield from walk(folder, _is_rollout)
+
+
+def accepts(root: Path, path: str) -> bool:
+    """Whether `discover(root)` would list `path` (for ingesting only the files a watcher saw)."""
+    parts = relative_parts(root, path)
+    return bool(parts) and parts[0] in ("sessions", "archived_sessions") and _is_rollout(parts[-1])
+
+
+def _is_rollout(name: str) -> bool:
+    return name.startswith("rollout-") and name.endswith((".jsonl", ".jsonl.zst"))
 
 
 def appendable(path: Path) -> bool:

@@ -28,6 +28,7 @@ from agent_usage.parsers.base import (
     load_line,
     parse_ts,
     project_name,
+    relative_parts,
     text,
     walk,
 )
@@ -47,6 +48,12 @@ def discover(root: Path) -> Iterator[str]:
     """Main chats and subagent chats of every project dir; backups and temp files skipped."""
     for chats in root.glob("*/chats"):
         yield from walk(chats, _is_chat_file)
+
+
+def accepts(root: Path, path: str) -> bool:
+    """Whether `discover(root)` would list `path` (for ingesting only the files a watcher saw)."""
+    parts = relative_parts(root, path)
+    return parts is not None and len(parts) >= 3 and parts[1] == "chats" and _is_chat_file(parts[-1])
 
 
 def _is_chat_file(name: str) -> bool:

@@ -27,6 +27,7 @@ from agent_usage.parsers.base import (
     load_line,
     parse_ts,
     project_name,
+    relative_parts,
     text,
     walk,
 )
@@ -44,6 +45,11 @@ def roots(env: Mapping[str, str]) -> list[Path]:
     agent_dirs = env_paths(env, "PI_CODING_AGENT_DIR") or [home_dir(env) / ".pi" / "agent"]
     found.extend(agent_dir / "sessions" for agent_dir in agent_dirs)
     return found
+
+
+def accepts(root: Path, path: str) -> bool:
+    """Whether `discover(root)` would list `path` (for ingesting only the files a watcher saw)."""
+    return relative_parts(root, path) is not None and path.endswith(".jsonl")
 
 
 def discover(root: Path) -> Iterator[str]:

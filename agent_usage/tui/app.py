@@ -151,6 +151,9 @@ class AgentUsageApp(App[None]):
         self._watcher: FolderWatcher | None = None
         self._ingest_lock = threading.Lock()
         self._ingest_again = threading.Event()
+        self._changed_lock = threading.Lock()
+        self._changed: set[str] = set()
+        self._full_ingest = True  # the first run (and `r`) checks every file; the watcher's only its own
 
     def now(self) -> datetime:
         return periods.now_utc()
@@ -207,7 +210,11 @@ class AgentUsageApp(App[None]):
         try:
             while True:
                 self._ingest_again.clear()
-                summary = ingest(self.db_path, env=self.env, progress=self._progress_from_thread)
+                with self._changed_lock:
+                    only, self._changed = self._changed, set()
+                    if self._full_ingest:
+                        only, self._full_ingest = None, False
+                summary = ingest(self.db_path, env=self.env, progress=self._progress_from_thread, only=only)
                 self.call_from_thread(self._ingested, summary)
                 if not self._ingest_again.is_set():
                     break
@@ -233,8 +240,10 @@ class AgentUsageApp(App[None]):
         self._show_filters()
         self.reload()
 
-    def _files_changed(self) -> None:
-        """Called from the watcher's thread."""
+    def _files_changed(self, paths: set[str]) -> None:
+        """Called from the watcher's thread with the session files that changed."""
+        with self._changed_lock:
+            self._changed |= paths
         self.call_from_thread(self.run_ingest)
 
     # loading data
@@ -397,6 +406,8 @@ class AgentUsageApp(App[None]):
         self.set_filters(FilterState(range="all"))
 
     def action_refresh(self) -> None:
+        with self._changed_lock:
+            self._full_ingest = True
         self.run_ingest()
 
     def action_toggle_theme(self) -> None:

@@ -9,7 +9,8 @@ and prints, each with the child's own peak RSS (os.wait4):
 - cold ingest into an empty store;
 - `report daily --json` on the unchanged history (the incremental check of every file
   included) and the same report with `--no-ingest`;
-- `ingest` after appending 100 assistant turns to 10 existing Claude sessions;
+- `ingest` after appending 100 assistant turns to 10 existing Claude sessions, and the
+  in-process ingest of only those files that the TUI and `watch` run on a watcher event;
 - `report daily --json --no-ingest` on a store of a million events (bench_report's filler);
 - start-up (`--help`) and whether `report` imports textual or opentelemetry;
 - ccusage (`daily --offline --json`) on the same files when it can run here, with ratios.
@@ -33,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from agent_usage.demo import generate  # noqa: E402
+from agent_usage.ingest import ingest  # noqa: E402
 from tests.bench.bench_report import fill  # noqa: E402
 
 CLI = [sys.executable, "-m", "agent_usage"]
@@ -54,8 +56,9 @@ def best(args: list[str], env: dict[str, str], runs: int = 3) -> tuple[float, fl
     return min(r[0] for r in results), max(r[1] for r in results)
 
 
-def append_claude_turns(claude_root: Path, turns: int = 100, files: int = 10) -> None:
-    """Append `turns` new assistant turns (copies of each file's last one) to `files` sessions."""
+def append_claude_turns(claude_root: Path, turns: int = 100, files: int = 10) -> set[str]:
+    """Append `turns` new assistant turns (copies of each file's last one) to `files` sessions;
+    return the paths touched, as a folder watcher would report them."""
     sessions = sorted(claude_root.rglob("*.jsonl"), key=lambda p: p.stat().st_size)[-files:]
     for index in range(turns):
         session = sessions[index % len(sessions)]
@@ -69,6 +72,7 @@ def append_claude_turns(claude_root: Path, turns: int = 100, files: int = 10) ->
         last["message"]["id"] = f"msg_bench_{uuid.uuid4().hex}"
         with session.open("a") as handle:
             handle.write(json.dumps(last) + "\n")
+    return {os.path.realpath(session) for session in sessions}
 
 
 def ccusage_command(explicit: str | None) -> list[str] | None:
@@ -162,6 +166,13 @@ def main() -> None:
     figures.update(
         {"ingest_after_100_turns_s": round(incremental, 2), "incremental_peak_rss_mb": round(incremental_rss)}
     )
+
+    touched = append_claude_turns(Path(corpus_env["CLAUDE_CONFIG_DIR"]))
+    started = time.perf_counter()  # what the TUI and `watch` do: only the files the watcher saw
+    prices = Path(env["AGENT_USAGE_HOME"]) / "config" / "prices.toml"
+    live = ingest(Path(db), env={**os.environ, **env}, only=touched, prices_file=prices)
+    figures["live_ingest_of_100_turns_in_process_s"] = round(time.perf_counter() - started, 3)
+    figures["live_ingest_new_events"] = live.events_new
 
     big = base / "million.duckdb"
     fill(big, args.events)
