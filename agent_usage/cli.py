@@ -19,7 +19,13 @@ from agent_usage import errors
 from agent_usage.paths import resolve_paths
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from duckdb import DuckDBPyConnection
+
+    from agent_usage.budgets import BudgetStatus
     from agent_usage.ingest import IngestSummary
+    from agent_usage.settings import Settings
 
 app = typer.Typer(
     name="agent-usage",
@@ -188,21 +194,128 @@ def report(
         week_start=periods.week_start_index(start_of_week),
     )
     db_path = _db(db)
+    config = _settings()
     if not no_ingest:
         _run_ingest(db_path, quiet=True)
     with store.connect(db_path, read_only=True) as con:
         result = build(con, view, filters, now, breakdown=breakdown, session_id=session_id)
+        statuses = _budget_statuses(con, config, now, tz_name)
     if json_output or csv_output:
         import orjson
 
         from agent_usage.render.document import report_csv, report_document
 
-        text = report_csv(result) if csv_output else orjson.dumps(report_document(result)).decode() + "\n"
-        sys.stdout.write(text)
+        if csv_output:
+            sys.stdout.write(report_csv(result))
+        else:
+            sys.stdout.write(orjson.dumps(report_document(result, statuses)).decode() + "\n")
         return
-    from agent_usage.render.tables import render_report
+    from agent_usage.render.tables import budgets_table, render_report
 
     stdout.print(render_report(result, stdout.width))
+    if statuses:
+        stdout.print(budgets_table(statuses, tz_name, stdout.width))
+
+
+def _settings() -> Settings:
+    from agent_usage import settings
+
+    return settings.load(resolve_paths().config_file)
+
+
+def _budget_statuses(con: DuckDBPyConnection, config: Settings, now: datetime, tz: str) -> list[BudgetStatus]:
+    if not config.budgets:
+        return []
+    from agent_usage.budgets import evaluate
+
+    return evaluate(con, config, now, tz)
+
+
+budget_app = typer.Typer(
+    help="Spend limits from config.toml and where they stand (`budget check` for scripts).",
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(budget_app, name="budget")
+TzOption = Annotated[
+    str | None, typer.Option(help="IANA time zone of the calendar periods (default: local).")
+]
+NoIngestOption = Annotated[bool, typer.Option("--no-ingest", help="Use the store as it is.")]
+
+
+def _evaluate_budgets(
+    db: Path | None, tz: str | None, no_ingest: bool
+) -> tuple[list[BudgetStatus], datetime, str]:
+    from agent_usage import periods, store
+
+    config = _settings()
+    if not config.budgets:
+        where = resolve_paths().config_file
+        raise errors.ConfigError(
+            f"{where}: no budgets configured",
+            hint="add e.g. [budgets] monthly = 300 (see `agent-usage budget --help` and docs/budgets.md)",
+        )
+    tz_name = tz or periods.local_zone_name()
+    periods.zone(tz_name)
+    db_path = _db(db)
+    if not no_ingest:
+        _run_ingest(db_path, quiet=True)
+    now = periods.now_utc()
+    with store.connect(db_path, read_only=True) as con:
+        return _budget_statuses(con, config, now, tz_name), now, tz_name
+
+
+@budget_app.callback()
+def budget(
+    ctx: typer.Context,
+    db: DbOption = None,
+    tz: TzOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    no_ingest: NoIngestOption = False,
+) -> None:
+    """List every budget: spend in the current period, limit, share used and status."""
+    if ctx.invoked_subcommand is not None:
+        return
+    statuses, now, tz_name = _evaluate_budgets(db, tz, no_ingest)
+    if json_output:
+        import orjson
+
+        from agent_usage.render.document import budgets_document
+
+        sys.stdout.write(orjson.dumps(budgets_document(statuses, now)).decode() + "\n")
+        return
+    from agent_usage.render.tables import budgets_table
+
+    stdout.print(budgets_table(statuses, tz_name, stdout.width))
+
+
+@budget_app.command("check")
+def budget_check(
+    db: DbOption = None,
+    tz: TzOption = None,
+    no_ingest: NoIngestOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code.")] = False,
+) -> None:
+    """Exit 1 when any budget is exceeded (warnings print but exit 0): for scripts, statuslines, CI."""
+    from agent_usage.render.format import money
+
+    statuses, _, _ = _evaluate_budgets(db, tz, no_ingest)
+    exceeded = [s for s in statuses if s.status == "exceeded"]
+    if not quiet:
+        for status in statuses:
+            if status.status != "ok":
+                stderr.print(
+                    f"{status.status}: {status.budget.name} budget at {money(status.spend_usd)} of"
+                    f" {money(status.budget.limit_usd)} ({status.share:.0%})",
+                    highlight=False,
+                )
+        if all(status.status == "ok" for status in statuses):
+            stderr.print(
+                f"ok: {len(statuses)} budget{'s' if len(statuses) != 1 else ''} within limits",
+                highlight=False,
+            )
+    if exceeded:
+        raise typer.Exit(errors.ExitCode.ERROR)
 
 
 @app.command()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from agent_usage.blocks import Block
+from agent_usage.budgets import BudgetStatus
 from agent_usage.periods import WEEKDAYS
 from agent_usage.queries import Turn, UsageRow
 from agent_usage.render.format import utc_iso
@@ -82,8 +84,35 @@ def _turn(turn: Turn) -> dict[str, Any]:
     }
 
 
-def report_document(report: Report) -> dict[str, Any]:
-    """The versioned JSON document of any report."""
+def budget_item(status: BudgetStatus) -> dict[str, Any]:
+    """One budget's status as the JSON contract describes it."""
+    budget = status.budget
+    return {
+        "name": budget.name,
+        "period": budget.period,
+        "scope": budget.scope,
+        "value": budget.value,
+        "limit_usd": budget.limit_usd,
+        "spend_usd": usd(status.spend_usd),
+        "share": round(status.share, 6),
+        "status": status.status,
+        "since": utc_iso(status.since),
+        "until": utc_iso(status.until),
+        "unpriced_events": status.unpriced_events,
+    }
+
+
+def budgets_document(statuses: list[BudgetStatus], now: datetime) -> dict[str, Any]:
+    """`agent-usage budget --json`."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "now": utc_iso(now),
+        "budgets": [budget_item(s) for s in statuses],
+    }
+
+
+def report_document(report: Report, budgets: list[BudgetStatus] | None = None) -> dict[str, Any]:
+    """The versioned JSON document of any report; `budgets` when the config sets any."""
     filters = report.filters
     rows = []
     for row in report.rows:
@@ -137,6 +166,8 @@ def report_document(report: Report) -> dict[str, Any]:
             "source_paths": info.source_paths,
         }
         document["turns"] = [_turn(turn) for turn in report.turns]
+    if budgets:
+        document["budgets"] = [budget_item(status) for status in budgets]
     return document
 
 

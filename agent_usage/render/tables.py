@@ -14,6 +14,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from agent_usage.budgets import BudgetStatus
 from agent_usage.queries import UsageRow
 from agent_usage.render.format import duration, local_time, money, tokens
 from agent_usage.reports import Report
@@ -215,3 +216,38 @@ def blocks_table(report: Report, width: int) -> RenderableType:
     elif not any(b.is_active for b in report.blocks):
         parts.append(Text("No active block.", style="dim"))
     return Group(*parts)
+
+
+STATUS_STYLES = {"ok": "green", "warning": "yellow", "exceeded": "bold red"}
+
+
+def budget_bar(share: float, status: str, cells: int = 12) -> Text:
+    """A bar of `cells` characters filled to the share used (capped at full), in the status colour."""
+    filled = min(round(share * cells), cells)
+    return Text("█" * filled + "░" * (cells - filled), style=STATUS_STYLES[status])
+
+
+def budgets_table(statuses: list[BudgetStatus], tz: str, width: int) -> Table:
+    """Each budget: spend against its limit in the current period, a bar and its status."""
+    compact = width < COMPACT_BELOW
+    table = _table("Budgets", width)
+    table.show_footer = False
+    for header in ("Budget", "Spend", "Limit", "Used", "" if compact else "Bar", "Status", "Resets"):
+        if header == "" and compact:
+            continue
+        table.add_column(header, justify="right" if header in ("Spend", "Limit", "Used") else "left")
+    for status in statuses:
+        spend = money(status.spend_usd)
+        if status.unpriced_events:
+            spend += f" + {status.unpriced_events} unpriced"
+        cells: list[RenderableType] = [
+            status.budget.name,
+            spend,
+            money(status.budget.limit_usd),
+            f"{status.share:.0%}",
+        ]
+        if not compact:
+            cells.append(budget_bar(status.share, status.status))
+        cells += [Text(status.status, style=STATUS_STYLES[status.status]), local_time(status.until, tz)]
+        table.add_row(*cells)
+    return table
