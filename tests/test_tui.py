@@ -99,6 +99,34 @@ async def test_overview_shows_spend_cards_chart_and_shares(app_factory) -> None:
         assert "claude-code" in shares and "pi" in shares
 
 
+async def test_budget_bars_turn_amber_at_80_and_red_at_100(app_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # today (2026-11-16 UTC) costs $0.0575, this month $0.22725 (hand-worked in expected.json)
+    (tmp_path / "agent-usage" / "config" / "config.toml").write_text(
+        "[budgets]\ndaily = 0.05\nmonthly = 0.28\n[budgets.harness.codex]\nweekly = 1\n"
+    )
+    app = app_factory()
+    async with app.run_test(size=(110, 40)) as pilot:
+        await settle(app, pilot)
+        container = app.query_one("#budgets")
+        assert container.display
+        bars = {str(bar.render()).split()[0]: bar for bar in container.query(Static)}
+        assert set(bars) == {"daily", "monthly", "weekly"}
+        assert bars["daily"].has_class("budget-exceeded") and "115%  exceeded" in str(bars["daily"].render())
+        assert bars["monthly"].has_class("budget-warning") and "81%  warning" in str(bars["monthly"].render())
+        assert bars["weekly"].has_class("budget-ok")
+        assert bars["daily"].styles.color != bars["monthly"].styles.color != bars["weekly"].styles.color
+
+
+async def test_a_bad_config_is_reported_and_the_app_runs_without_budgets(app_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "agent-usage" / "config" / "config.toml").write_text("[budgets]\ndaily = -3\n")
+    app = app_factory()
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(app, pilot)
+        assert not app.query_one("#budgets").display
+        assert card(app, "all").startswith("$0.23")
+        assert any("budgets.daily must be a positive number" in n.message for n in app._notifications)
+
+
 async def test_every_table_tab_shows_the_report_rows(app_factory) -> None:  # type: ignore[no-untyped-def]
     app = app_factory()
     expected = {
@@ -247,3 +275,15 @@ def test_daily_tab_snapshot(app_factory, snap_compare) -> None:  # type: ignore[
         await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=(100, 24), run_before=ready)
+
+
+def test_overview_with_budgets_snapshot(app_factory, snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "agent-usage" / "config" / "config.toml").write_text(
+        "[budgets]\ndaily = 0.05\nmonthly = 0.28\n[budgets.harness.codex]\nweekly = 1\n"
+    )
+    app = app_factory()
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=(110, 42), run_before=ready)

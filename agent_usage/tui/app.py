@@ -19,15 +19,19 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from agent_usage import periods
+from agent_usage import periods, settings
+from agent_usage.budgets import BudgetStatus
+from agent_usage.errors import ConfigError
 from agent_usage.ingest import IngestSummary, ingest
+from agent_usage.paths import resolve_paths
 from agent_usage.queries import UsageRow
 from agent_usage.render.format import local_time, money, tokens
 from agent_usage.reports import Report
+from agent_usage.settings import Settings
 from agent_usage.tui.screens import FilterScreen, HelpScreen, SessionScreen
 from agent_usage.tui.state import (
     RANGES,
@@ -38,7 +42,7 @@ from agent_usage.tui.state import (
     load_overview,
     load_report,
 )
-from agent_usage.tui.widgets import Card, share_table, spend_chart, token_summary
+from agent_usage.tui.widgets import Card, budget_line, share_table, spend_chart, token_summary
 from agent_usage.watcher import FolderWatcher
 
 TABLE_TABS: dict[str, str] = {
@@ -154,6 +158,7 @@ class AgentUsageApp(App[None]):
         self._changed_lock = threading.Lock()
         self._changed: set[str] = set()
         self._full_ingest = True  # the first run (and `r`) checks every file; the watcher's only its own
+        self.settings: Settings | None = None
 
     def now(self) -> datetime:
         return periods.now_utc()
@@ -176,6 +181,7 @@ class AgentUsageApp(App[None]):
                     yield Card("Tokens (range)", id="card-tokens")
                     yield Card("Sessions (range)", id="card-sessions")
                     yield Card("Active days (range)", id="card-days")
+                yield Vertical(id="budgets")
                 yield Static(id="chart")
                 with Horizontal(id="shares"):
                     yield Static(id="share-harness")
@@ -189,6 +195,10 @@ class AgentUsageApp(App[None]):
     def on_mount(self) -> None:
         self.query_one("#progress", ProgressBar).display = False
         self.query_one("#chart", Static).border_title = "Spend per day"
+        budgets = self.query_one("#budgets", Vertical)
+        budgets.border_title = "Budgets"
+        budgets.display = False
+        self._load_settings()
         self._show_filters()
         if self.ingest_on_start:
             self.run_ingest()
@@ -269,7 +279,7 @@ class AgentUsageApp(App[None]):
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
     def load_overview(self) -> None:
-        overview = load_overview(self.db_path, self.filter_state, self.tz, self.now())
+        overview = load_overview(self.db_path, self.filter_state, self.tz, self.now(), self.settings)
         self.call_from_thread(self._show_overview, overview)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
@@ -311,6 +321,16 @@ class AgentUsageApp(App[None]):
         self.query_one("#share-harness", Static).update(share_table("By harness", overview.by_harness))
         self.query_one("#share-model", Static).update(share_table("By model", overview.by_model))
         self.query_one("#share-project", Static).update(share_table("By project", overview.by_project))
+        self._show_budgets(overview.budgets)
+
+    def _show_budgets(self, statuses: list[BudgetStatus]) -> None:
+        """One line per budget; the classes colour it: amber from 80%, red from 100%."""
+        container = self.query_one("#budgets", Vertical)
+        container.display = bool(statuses)
+        container.remove_children()
+        container.mount_all(
+            Static(budget_line(status), classes=f"budget budget-{status.status}") for status in statuses
+        )
 
     def _show_table(self, view: str, report: Report) -> None:
         table = self.query_one(f"#table-{view}", DataTable)
@@ -406,9 +426,18 @@ class AgentUsageApp(App[None]):
         self.set_filters(FilterState(range="all"))
 
     def action_refresh(self) -> None:
+        """Check every file again and re-read config.toml (budgets may have changed)."""
+        self._load_settings()
         with self._changed_lock:
             self._full_ingest = True
         self.run_ingest()
+
+    def _load_settings(self) -> None:
+        try:
+            self.settings = settings.load(resolve_paths().config_file)
+        except ConfigError as error:
+            self.settings = None
+            self.notify(error.message, title="config.toml ignored", severity="error", timeout=15)
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"

@@ -9,10 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agent_usage import periods, queries, store
+from agent_usage import budgets, periods, queries, store
 from agent_usage.queries import Filters, UsageRow
 from agent_usage.reports import Report, build
+from agent_usage.settings import Settings
+
+if TYPE_CHECKING:
+    from agent_usage.budgets import BudgetStatus
 
 RANGES: dict[str, str] = {
     "all": "All time",
@@ -79,6 +84,7 @@ class Overview:
     by_harness: list[UsageRow] = field(default_factory=list)
     by_model: list[UsageRow] = field(default_factory=list)
     by_project: list[UsageRow] = field(default_factory=list)
+    budgets: list[BudgetStatus] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +96,11 @@ class Choices:
     models: list[str]
 
 
-def load_overview(db: Path, state: FilterState, tz: str, now: datetime) -> Overview:
-    """Cards for fixed windows (today, week, month, all time) and charts for the selected range."""
+def load_overview(
+    db: Path, state: FilterState, tz: str, now: datetime, settings: Settings | None = None
+) -> Overview:
+    """Cards for fixed windows (today, week, month, all time), charts for the selected range
+    and the status of every budget in `settings` (budgets ignore the filters: they are global)."""
     zone = periods.zone(tz)
     selected = state.to_filters(tz, now)
     unbounded = replace(selected, since=None, until=None)
@@ -117,6 +126,7 @@ def load_overview(db: Path, state: FilterState, tz: str, now: datetime) -> Overv
             by_harness=_by_cost(queries.usage_rows(con, "harness", selected)),
             by_model=_by_cost(queries.usage_rows(con, "model", selected)),
             by_project=_by_cost(queries.usage_rows(con, "project", selected)),
+            budgets=budgets.evaluate(con, settings, now, tz) if settings and settings.budgets else [],
         )
 
 

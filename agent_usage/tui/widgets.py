@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from agent_usage.budgets import BudgetStatus
 from agent_usage.queries import UsageRow
 from agent_usage.render.format import money, tokens
 
@@ -76,3 +77,16 @@ def share_table(title: str, rows: Sequence[UsageRow], limit: int = 6) -> Table:
 
 def token_summary(row: UsageRow) -> str:
     return f"{tokens(row.total_tokens, compact=True)} tokens"
+
+
+def budget_line(status: BudgetStatus, cells: int = 20) -> Text:
+    """`monthly  ██████████░░  $8.10 of $10.00  81%  warning`: the bar's colour comes from CSS."""
+    filled = min(round(status.share * cells), cells)
+    spend = money(status.spend_usd)
+    if status.unpriced_events:
+        spend += f" + {status.unpriced_events} unpriced"
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{status.budget.name:<28.28} ")
+    text.append("█" * filled + "░" * (cells - filled), style="bold")
+    text.append(f"  {spend} of {money(status.budget.limit_usd)}  {status.share:.0%}  {status.status}")
+    return text
