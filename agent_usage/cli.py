@@ -418,6 +418,7 @@ def watch(
         db_path=paths_.db_path,
         data_dir=paths_.data_dir,
         prices_file=paths_.prices_file,
+        config_file=paths_.config_file,
         env=dict(os.environ),
         cli=CliOverrides(
             endpoint=endpoint,

@@ -22,7 +22,7 @@ from typing import IO
 
 import orjson
 
-from agent_usage import store
+from agent_usage import periods, settings, store
 from agent_usage.errors import AgentUsageError
 from agent_usage.exporters import metrics, otlp_json, traces
 from agent_usage.exporters.identity import Identity, Privacy, identity
@@ -52,6 +52,7 @@ class WatchOptions:
     batch_spans: int = traces.BATCH_SPANS
     ingest: bool = True
     one_shot: bool = False
+    config_file: Path | None = None
 
 
 class Health:
@@ -113,6 +114,8 @@ class Exporter:
         self.health = {signal: Health(target) for signal, target in self.targets.items()}
         self._transports: dict[str, Transport] = {}
         self.interval_s = export_interval_s(options.env, options.interval_s)
+        self.settings = settings.load(options.config_file) if options.config_file else settings.Settings()
+        self.tz = periods.local_zone_name()
 
     def _transport(self, signal_name: str) -> Transport:
         if signal_name not in self._transports:
@@ -142,12 +145,23 @@ class Exporter:
             current = metrics.current_points(con, self.identity, self.options.privacy)
             return metrics.pinned(con, current, self.profile)
 
+    def budget_points(self) -> list[metrics.Point]:
+        """Limit and current-period spend of every budget in config.toml (gauges)."""
+        if not self.settings.budgets:
+            return []
+        from agent_usage.budgets import evaluate
+
+        with store.connect(self.options.db_path) as con:
+            statuses = evaluate(con, self.settings, periods.now_utc(), self.tz)
+        return metrics.budget_points(statuses, self.identity)
+
     def export_metrics(self) -> int:
         """Send all series; remember them only once the endpoint accepted. Returns the series count."""
         points = self.metric_points()
         if not points:
             return 0
-        accepted = self._transport("metrics").send(metrics.build_request(points, self.identity))
+        request = metrics.build_request(points, self.identity, gauges=self.budget_points())
+        accepted = self._transport("metrics").send(request)
         if accepted.rejected:
             log.warning("metrics: rejected %d points: %s", accepted.rejected, accepted.message)
         with store.connect(self.options.db_path) as con:
@@ -226,7 +240,7 @@ class Exporter:
         if "metrics" in self.targets:
             points = self.metric_points()
             result.series = len(points)
-            request = metrics.build_request(points, self.identity)
+            request = metrics.build_request(points, self.identity, gauges=self.budget_points())
             self._print(out, self.targets["metrics"], otlp_json.to_dict(request))
         if "traces" in self.targets:
             destination = self.targets["traces"].url

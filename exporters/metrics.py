@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import duckdb
 import orjson
 
+from agent_usage.budgets import BudgetStatus
 from agent_usage.exporters.identity import Identity, Privacy
 from agent_usage.pricing import PRICE_JOIN_SQL, cost_for_mode
 
@@ -248,11 +249,41 @@ def remember(con: duckdb.DuckDBPyConnection, points: Sequence[Point], current_pr
     con.execute("COMMIT")
 
 
-def build_request(points: Sequence[Point], ident: Identity, now_ns: int | None = None):  # noqa: ANN201
-    """The ExportMetricsServiceRequest for `points`, every metric a cumulative monotonic sum."""
+BUDGET_GAUGES = (
+    ("agent.budget.limit", "The budget's limit for its current period, USD."),
+    ("agent.budget.spend", "Spend in the budget's current calendar period, USD (resets each period)."),
+)
+"""Gauges, not counters: a period's spend starts again at 0 when the period turns."""
+
+
+def budget_points(statuses: Sequence[BudgetStatus], ident: Identity) -> list[Point]:
+    """A limit and a spend point per configured budget."""
+    points = []
+    for status in statuses:
+        budget = status.budget
+        attributes = {
+            "agent.budget.name": budget.name,
+            "agent.budget.period": budget.period,
+            "agent.budget.scope": budget.scope,
+            "agent.budget.status": status.status,
+            "agent.user.id": ident.user,
+            "agent.machine.id": ident.machine,
+        }
+        if budget.value is not None:
+            attributes["agent.budget.scope.value"] = budget.value
+        for (name, _), value in zip(BUDGET_GAUGES, (budget.limit_usd, status.spend_usd), strict=True):
+            points.append(Point(name, attributes, _ns(status.since), value))
+    return points
+
+
+def build_request(  # noqa: ANN201
+    points: Sequence[Point], ident: Identity, now_ns: int | None = None, gauges: Sequence[Point] = ()
+):
+    """The ExportMetricsServiceRequest: every counter a cumulative monotonic sum, plus gauges."""
     from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
     from opentelemetry.sdk.metrics.export import (
         AggregationTemporality,
+        Gauge,
         Metric,
         MetricsData,
         NumberDataPoint,
@@ -281,6 +312,16 @@ def build_request(points: Sequence[Point], ident: Identity, now_ns: int | None =
         if data_points:
             data = Sum(data_points, AggregationTemporality.CUMULATIVE, is_monotonic=True)
             metrics.append(Metric(spec.name, spec.description, spec.unit, data))
+    for name, description in BUDGET_GAUGES:
+        gauge_points = [
+            NumberDataPoint(
+                attributes=p.attributes, start_time_unix_nano=p.start_ns, time_unix_nano=now_ns, value=p.value
+            )
+            for p in gauges
+            if p.metric == name
+        ]
+        if gauge_points:
+            metrics.append(Metric(name, description, "USD", Gauge(gauge_points)))
     scope = InstrumentationScope("agent_usage", __version__)
     resource_metrics = ResourceMetrics(
         Resource(ident.resource_attributes), [ScopeMetrics(scope, metrics, "")], ""

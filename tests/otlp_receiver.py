@@ -140,6 +140,20 @@ class OtlpReceiver:
                         }
         return points
 
+    def latest_gauges(self) -> dict[tuple[str, frozenset], float]:
+        """The gauge points of the last metrics request: (name, attributes) -> value."""
+        requests = self.of("metrics")
+        gauges = {}
+        for resource_metrics in requests[-1].message.resource_metrics if requests else []:
+            for scope in resource_metrics.scope_metrics:
+                for metric in scope.metrics:
+                    if metric.WhichOneof("data") != "gauge":
+                        continue
+                    for point in metric.gauge.data_points:
+                        attrs = frozenset(attributes(point.attributes).items())
+                        gauges[(metric.name, attrs)] = point.as_double
+        return gauges
+
     def resource(self, signal: str) -> dict[str, Any]:
         message = self.of(signal)[-1].message
         container = message.resource_metrics if signal == "metrics" else message.resource_spans

@@ -322,6 +322,25 @@ def test_privacy_switches_apply_on_the_wire(receiver: OtlpReceiver, corpus_env: 
     assert requests == len(EVENTS)
 
 
+def test_budgets_are_exported_as_limit_and_spend_gauges(
+    receiver: OtlpReceiver, corpus_env: dict[str, str]
+) -> None:
+    config = Path(corpus_env["AGENT_USAGE_HOME"]) / "config" / "config.toml"
+    config.write_text("[budgets]\nmonthly = 0.2\n[budgets.harness.codex]\nweekly = 1\n")
+    result = once({**corpus_env, "AGENT_USAGE_NOW": EXPECTED["now"]}, receiver, "--no-traces")
+    assert result.returncode == 0, result.stderr
+    gauges = {(name, dict(attrs)["agent.budget.name"]): (value, dict(attrs)) for (name, attrs), value in
+              receiver.latest_gauges().items()}  # fmt: skip
+    assert gauges[("agent.budget.limit", "monthly")][0] == 0.2
+    spend, attrs = gauges[("agent.budget.spend", "monthly")]
+    assert spend == pytest.approx(EXPECTED["totals"]["cost_auto"], abs=1e-9)
+    assert attrs["agent.budget.status"] == "exceeded" and attrs["agent.user.id"] == "dev@example.com"
+    codex = sum(e["calculated"] for e in EVENTS if e["harness"] == "codex" and e["ts"] >= "2026-11-16")
+    assert gauges[("agent.budget.spend", "weekly harness codex")][0] == pytest.approx(codex, abs=1e-9)
+    assert gauges[("agent.budget.spend", "weekly harness codex")][1]["agent.budget.scope.value"] == "codex"
+    assert received_series(receiver.latest_metrics())  # the counters still go out beside the gauges
+
+
 def test_dry_run_prints_otlp_json_and_sends_nothing(
     receiver: OtlpReceiver, corpus_env: dict[str, str]
 ) -> None:
