@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from agent_usage.budgets import BudgetStatus
     from agent_usage.ingest import IngestSummary
+    from agent_usage.queries import Filters
     from agent_usage.settings import Settings
 
 app = typer.Typer(
@@ -166,9 +167,8 @@ def report(
     no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Report on the store as it is.")] = False,
 ) -> None:
     """Usage and cost per day, week, month, hour, session, project, model, harness or 5-hour block."""
-    from agent_usage import periods, store
+    from agent_usage import store
     from agent_usage.pricing import COST_MODES
-    from agent_usage.queries import Filters
     from agent_usage.reports import VIEWS, build
 
     if view not in VIEWS:
@@ -179,20 +179,8 @@ def report(
         raise errors.UsageError("--id works with the `session` view: agent-usage report session --id ID")
     if json_output and csv_output:
         raise errors.UsageError("use only one of --json and --csv")
-    tz_name = tz or periods.local_zone_name()
-    zone = periods.zone(tz_name)
-    now = periods.now_utc()
-    period = periods.resolve_period(zone, since=since, until=until, last=last, today=today, now=now)
-    filters = Filters(
-        since=period.since,
-        until=period.until,
-        harnesses=tuple(harness or ()),
-        projects=tuple(project or ()),
-        models=tuple(model or ()),
-        tz=tz_name,
-        mode=mode,
-        week_start=periods.week_start_index(start_of_week),
-    )
+    filters, now = _filters(since, until, last, today, tz, start_of_week, harness, project, model, mode)
+    tz_name = filters.tz
     db_path = _db(db)
     config = _settings()
     if not no_ingest:
@@ -215,6 +203,39 @@ def report(
     stdout.print(render_report(result, stdout.width))
     if statuses:
         stdout.print(budgets_table(statuses, tz_name, stdout.width))
+
+
+def _filters(
+    since: str | None,
+    until: str | None,
+    last: str | None,
+    today: bool,
+    tz: str | None,
+    start_of_week: str,
+    harness: list[str] | None,
+    project: list[str] | None,
+    model: list[str] | None,
+    mode: str = "auto",
+) -> tuple[Filters, datetime]:
+    """The query filters and "now" for the period and scope options shared by report and insights."""
+    from agent_usage import periods
+    from agent_usage.queries import Filters
+
+    tz_name = tz or periods.local_zone_name()
+    zone = periods.zone(tz_name)
+    now = periods.now_utc()
+    period = periods.resolve_period(zone, since=since, until=until, last=last, today=today, now=now)
+    filters = Filters(
+        since=period.since,
+        until=period.until,
+        harnesses=tuple(harness or ()),
+        projects=tuple(project or ()),
+        models=tuple(model or ()),
+        tz=tz_name,
+        mode=mode,
+        week_start=periods.week_start_index(start_of_week),
+    )
+    return filters, now
 
 
 def _settings() -> Settings:
@@ -316,6 +337,51 @@ def budget_check(
             )
     if exceeded:
         raise typer.Exit(errors.ExitCode.ERROR)
+
+
+@app.command()
+def insights(
+    db: DbOption = None,
+    since: Annotated[str | None, typer.Option(help="From this date or datetime (read in --tz).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this date (inclusive) or datetime.")] = None,
+    last: Annotated[str | None, typer.Option(help="Only the last 7d, 4w or 3m, calendar-aligned.")] = None,
+    tz: TzOption = None,
+    start_of_week: Annotated[str, typer.Option(help="First day of a week.")] = "monday",
+    harness: Annotated[list[str] | None, typer.Option(help="Only this harness (repeatable).")] = None,
+    project: Annotated[list[str] | None, typer.Option(help="Only this project (repeatable).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    no_ingest: NoIngestOption = False,
+) -> None:
+    """Adoption and habits (active days, streaks, weekly-active weeks, variety, harness share per
+    month) and provider concentration (spend share, HHI, a warning above warn_share)."""
+    from agent_usage import periods, store
+    from agent_usage.insights import adoption, concentration
+
+    filters, now = _filters(since, until, last, False, tz, start_of_week, harness, project, None)
+    config = _settings()
+    db_path = _db(db)
+    if not no_ingest:
+        _run_ingest(db_path, quiet=True)
+    today = periods.from_utc(now, periods.zone(filters.tz)).date()
+    with store.connect(db_path, read_only=True) as con:
+        habits = adoption(con, filters, today)
+        providers = concentration(con, filters, config.concentration_warn_share)
+    if providers.warning and providers.top is not None:
+        stderr.print(
+            f"warning: {providers.top.provider} holds {providers.top.share:.0%} of spend"
+            f" (warn_share {providers.warn_share:.0%}, HHI {providers.hhi:,.0f})",
+            highlight=False,
+        )
+    if json_output:
+        import orjson
+
+        from agent_usage.render.insights import insights_document
+
+        sys.stdout.write(orjson.dumps(insights_document(filters, habits, providers)).decode() + "\n")
+        return
+    from agent_usage.render.insights import render_insights
+
+    stdout.print(render_insights(habits, providers))
 
 
 @app.command()

@@ -88,6 +88,7 @@ def group_key(con: duckdb.DuckDBPyConnection, group: str | None, filters: Filter
         "project": "coalesce(e.project, '(unknown)')",
         "model": "e.model",
         "harness": "e.harness",
+        "provider": "coalesce(e.provider, 'unknown')",
     }
     if group not in columns:
         raise ValueError(f"unknown grouping {group!r}")

@@ -11,6 +11,9 @@ file and the key, so a typo never silently disables a budget.
 
     [budgets.harness.claude-code]   # also budgets.project.<name>, budgets.model.<id>
     monthly = 250
+
+    [concentration]
+    warn_share = 0.7                # warn when one provider holds this share of spend
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 from agent_usage.errors import ConfigError
 
-SECTIONS = ("budgets",)
+SECTIONS = ("budgets", "concentration")
 PERIODS = ("daily", "weekly", "monthly")
 SCOPES = ("harness", "project", "model")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -49,6 +52,7 @@ class Settings:
     budgets: tuple[Budget, ...] = ()
     warn_at: float = 0.8
     start_of_week: str = "monday"
+    concentration_warn_share: float = 0.7
     path: Path | None = None
 
 
@@ -106,4 +110,22 @@ def load(path: Path) -> Settings:
     if unknown:
         raise ConfigError(f"{path}: unknown section [{unknown[0]}]; known sections: {', '.join(SECTIONS)}")
     budgets, warn_at, start = _budgets(path, data.get("budgets", {}))
-    return Settings(budgets=budgets, warn_at=warn_at, start_of_week=start, path=path)
+    return Settings(
+        budgets=budgets,
+        warn_at=warn_at,
+        start_of_week=start,
+        concentration_warn_share=_concentration(path, data.get("concentration", {})),
+        path=path,
+    )
+
+
+def _concentration(path: Path, table: Any) -> float:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [concentration] must be a table")
+    unknown = sorted(set(table) - {"warn_share"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown key concentration.{unknown[0]}; expected warn_share")
+    share = table.get("warn_share", 0.7)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+        raise ConfigError(f"{path}: concentration.warn_share must be a share between 0 and 1, got {share!r}")
+    return float(share)
