@@ -339,6 +339,41 @@ def budget_check(
         raise typer.Exit(errors.ExitCode.ERROR)
 
 
+@app.command("import")
+def import_usage(
+    file: Annotated[
+        Path, typer.Argument(help="A CSV or JSON export of provider usage or LiteLLM spend logs.")
+    ],
+    db: DbOption = None,
+    format_name: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="anthropic, openai, gemini, litellm or generic (default: by its columns)."
+        ),
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="Provider for pricing when the file does not say (e.g. google).")
+    ] = None,
+) -> None:
+    """Import usage that did not come from a local agent; a re-import adds nothing twice."""
+    from agent_usage.importers import import_file
+
+    paths = resolve_paths(db)
+    summary = import_file(paths.db_path, file, format_name, provider, paths.prices_file)
+    if not summary.rows:
+        stderr.print(f"{file}: no usage rows; nothing imported", highlight=False)
+        return
+    stderr.print(
+        f"{file}: {summary.rows} row{'' if summary.rows == 1 else 's'} read as {summary.format}"
+        f" (harness {summary.harness}): "
+        f"{summary.new_events} new, {summary.duplicates} already stored, {summary.skipped} skipped",
+        highlight=False,
+    )
+    for problem in summary.problems:
+        stderr.print(f"warning: {problem}", highlight=False, markup=False)
+    _warn_unpriced(paths.db_path)
+
+
 @app.command()
 def insights(
     db: DbOption = None,
