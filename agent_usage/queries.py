@@ -129,7 +129,7 @@ _AGGREGATES = """
     sum(cost), count(*) FILTER (WHERE cost IS NULL),
     list(DISTINCT model ORDER BY model) FILTER (WHERE cost IS NULL),
     list(DISTINCT model ORDER BY model), list(DISTINCT harness ORDER BY harness),
-    list(DISTINCT coalesce(project, '(unknown)') ORDER BY 1),
+    list(DISTINCT coalesce(project, '(unknown)') ORDER BY coalesce(project, '(unknown)')),
     min(ts), max(ts)
 """
 
