@@ -375,6 +375,38 @@ def import_usage(
 
 
 @app.command()
+def rebuild(db: DbOption = None) -> None:
+    """Re-create the store from the session files on disk (a damaged store, or after a parser fix).
+
+    The old file is kept beside the new one; what only it knows is carried over when it can
+    still be read: usage whose files the agents have deleted, imports and the exporter's state.
+    """
+    from agent_usage.rebuild import rebuild as run_rebuild
+
+    paths = resolve_paths(db)
+    summary = run_rebuild(paths.db_path, os.environ, paths.prices_file)
+    _print_summary(summary.ingest)
+    if summary.backup is None:
+        stderr.print(f"new store {paths.db_path}: {summary.events} events", highlight=False)
+        return
+    if summary.old_readable:
+        stderr.print(
+            f"rebuilt {paths.db_path}: {summary.events} events ({summary.old_events} before);"
+            f" {summary.kept_events} kept from the old store because their files are gone or were imported."
+            f" The old store is kept at {summary.backup}",
+            highlight=False,
+        )
+        return
+    stderr.print(
+        f"warning: the old store could not be read, so usage from session files no longer on disk"
+        f" (agents delete theirs after about 30 days) and imported usage are gone."
+        f" Rebuilt {paths.db_path} with {summary.events} events from the files still on disk;"
+        f" the damaged file is kept at {summary.backup}",
+        highlight=False,
+    )
+
+
+@app.command()
 def insights(
     db: DbOption = None,
     since: Annotated[str | None, typer.Option(help="From this date or datetime (read in --tz).")] = None,

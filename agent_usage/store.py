@@ -142,7 +142,13 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as error:
             message = str(error)
-            if "lock" not in message.lower():
+            lowered = message.lower()
+            if any(sign in lowered for sign in ("not a valid duckdb", "corrupt", "checksum", "serializ")):
+                raise StoreError(
+                    f"{path}: not a usable agent-usage store (damaged file)",
+                    hint="`agent-usage rebuild` re-creates it from the session files still on disk",
+                ) from error
+            if "lock" not in lowered:
                 raise StoreError(f"{path}: cannot open the store: {message.splitlines()[0]}") from error
             if time.monotonic() >= deadline:
                 raise DatabaseBusyError(

@@ -1,0 +1,120 @@
+"""Crash safety and the store's recovery: a killed ingest, a corrupted store, `rebuild`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agent_usage import store
+from agent_usage.demo import generate
+from tests.conftest import FIXTURES
+from tests.test_reports import cli
+
+CORPUS = FIXTURES / "reports"
+EXPECTED = json.loads((CORPUS / "expected.json").read_text())
+
+
+@pytest.fixture
+def corpus_env(tmp_path: Path) -> dict[str, str]:
+    roots = tmp_path / "corpus"
+    shutil.copytree(CORPUS, roots)
+    (tmp_path / "au" / "config").mkdir(parents=True)
+    shutil.copy(CORPUS / "prices.toml", tmp_path / "au" / "config" / "prices.toml")
+    return {
+        "HOME": str(tmp_path),
+        "AGENT_USAGE_HOME": str(tmp_path / "au"),
+        "CLAUDE_CONFIG_DIR": str(roots / "claude"),
+        "CODEX_HOME": str(roots / "codex"),
+        "GEMINI_CLI_HOME": str(roots / "gemini"),
+        "PI_CODING_AGENT_DIR": str(roots / "pi"),
+        "TZ": "UTC",
+    }
+
+
+def db_of(env: dict[str, str]) -> Path:
+    return Path(env["AGENT_USAGE_HOME"]) / "data" / "usage.duckdb"
+
+
+def rows(db: Path) -> list[tuple]:
+    with store.connect(db, read_only=True) as con:
+        return con.execute("SELECT * FROM events ORDER BY event_key").fetchall()
+
+
+def totals_json(env: dict[str, str]) -> dict:
+    result = cli("report", "daily", "--json", "--no-ingest", env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["totals"]
+
+
+def test_a_corrupted_store_is_detected_and_rebuilt_from_the_files(corpus_env: dict[str, str]) -> None:
+    assert cli("ingest", env=corpus_env).returncode == 0
+    db = db_of(corpus_env)
+    db.write_bytes(b"\x00garbage, not a database\x00" * 4096)
+    broken = cli("report", "daily", env=corpus_env)
+    assert broken.returncode == 1
+    assert f"error: {db}: not a usable agent-usage store" in broken.stderr
+    assert "hint: `agent-usage rebuild` re-creates it" in broken.stderr
+    rebuilt = cli("rebuild", env=corpus_env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "warning: the old store could not be read" in rebuilt.stderr
+    backups = list(db.parent.glob("usage.duckdb.*.old"))
+    assert len(backups) == 1 and backups[0].read_bytes().startswith(b"\x00garbage")
+    totals = totals_json(corpus_env)
+    assert totals["events"] == EXPECTED["totals"]["events"]
+    assert totals["cost_usd"] == pytest.approx(EXPECTED["totals"]["cost_auto"], abs=1e-9)
+
+
+def test_rebuild_keeps_what_only_the_store_knows(corpus_env: dict[str, str]) -> None:
+    assert cli("ingest", env=corpus_env).returncode == 0
+    imported = cli("import", str(FIXTURES / "imports" / "openai_usage.json"), env=corpus_env)
+    assert imported.returncode == 0, imported.stderr
+    with store.connect(db_of(corpus_env)) as con:  # as `watch` leaves them after exporting
+        con.execute(
+            "INSERT INTO exported_spans SELECT 'http://collector/v1/traces', event_key, now() FROM events"
+        )
+        con.execute("INSERT INTO export_series VALUES ('agent.requests', '{}', 42, 12, 'p')")
+    before = totals_json(corpus_env)
+    # the agent deletes an old session file: its usage must survive the rebuild
+    codex = next(Path(corpus_env["CODEX_HOME"]).rglob("rollout-*.jsonl"))
+    codex.unlink()
+    rebuilt = cli("rebuild", env=corpus_env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "kept from the old store" in rebuilt.stderr
+    assert totals_json(corpus_env) == before
+    with store.connect(db_of(corpus_env), read_only=True) as con:
+        sent = con.execute("SELECT count(*) FROM exported_spans").fetchone()[0]
+        series = con.execute("SELECT start_ns, value FROM export_series").fetchall()
+        events = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert sent == events and series == [(42, 12.0)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after", [0.7, 1.1, 1.5])
+def test_an_ingest_killed_midway_is_completed_by_the_next_run(tmp_path: Path, kill_after: float) -> None:
+    corpus = generate(tmp_path / "corpus", days=20, sessions_per_day=10, seed=5)
+    env = {**corpus.env, "AGENT_USAGE_HOME": str(tmp_path / "au"), "AGENT_USAGE_BATCH": "100"}
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "CODEX_", "GEMINI_", "PI_"))
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agent_usage", "ingest", "-q"],
+        env={**full_env, **env, "AGENT_USAGE_WORKERS": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(kill_after)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL, "the ingest finished before it was killed: use a larger corpus"
+    finished = cli("ingest", env=env)
+    assert finished.returncode == 0, finished.stderr
+    clean_env = {**env, "AGENT_USAGE_HOME": str(tmp_path / "clean")}
+    assert cli("ingest", env=clean_env).returncode == 0
+    assert rows(db_of(env)) == rows(db_of(clean_env))
