@@ -1,0 +1,141 @@
+"""One store, many users at once: the exporter loop, the TUI and repeated CLI runs while an
+agent keeps writing. Bounded to a few seconds here; tests/bench/soak.py runs it for minutes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from agent_usage.tui.app import AgentUsageApp
+from tests.conftest import FIXTURES
+from tests.otlp_receiver import OtlpReceiver
+from tests.test_tui import card, settle
+
+CORPUS = FIXTURES / "reports"
+EXPECTED = json.loads((CORPUS / "expected.json").read_text())
+APPENDS = 4
+
+
+def append_turn(session: Path, index: int) -> None:
+    """One more assistant turn of 1000 output tokens, as Claude Code writes it."""
+    line = json.loads(session.read_text().splitlines()[-1])
+    line["uuid"] = str(uuid.uuid4())
+    line["message"]["id"] = f"msg_soak_{index}"
+    line["requestId"] = f"req_soak_{index}"
+    line["message"]["usage"] = {"input_tokens": 10, "output_tokens": 1000}
+    with session.open("a") as handle:
+        handle.write(json.dumps(line) + "\n")
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agent_usage", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.slow
+async def test_exporter_tui_and_reports_share_one_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roots = tmp_path / "corpus"
+    shutil.copytree(CORPUS, roots)
+    home = tmp_path / "au"
+    (home / "config").mkdir(parents=True)
+    shutil.copy(CORPUS / "prices.toml", home / "config" / "prices.toml")
+    agent_env = {
+        "HOME": str(tmp_path),
+        "CLAUDE_CONFIG_DIR": str(roots / "claude"),
+        "CODEX_HOME": str(roots / "codex"),
+        "GEMINI_CLI_HOME": str(roots / "gemini"),
+        "PI_CODING_AGENT_DIR": str(roots / "pi"),
+    }
+    monkeypatch.setenv("AGENT_USAGE_HOME", str(home))
+    monkeypatch.setenv("AGENT_USAGE_NOW", EXPECTED["now"])
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "OTEL_"))
+        },
+        **agent_env,
+        "AGENT_USAGE_HOME": str(home),
+        "AGENT_USAGE_NOW": EXPECTED["now"],
+        "TZ": "UTC",
+    }
+    receiver = OtlpReceiver().start()
+    exporter = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agent_usage",
+            "watch",
+            "--endpoint",
+            receiver.http_endpoint,
+            "--interval",
+            "0.3",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    session = next((roots / "claude" / "projects").rglob("aaaaaaaa-*.jsonl"))
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        """Reports and ingests back to back while turns keep arriving."""
+        index = 0
+        while not stop.is_set():
+            for args in (
+                ["report", "daily", "--json"],
+                ["ingest", "-q"],
+                ["report", "session", "--json", "--no-ingest"],
+            ):
+                result = run_cli(args, env)
+                if result.returncode != 0 or "lock" in result.stderr.lower():
+                    failures.append(f"{' '.join(args)}: exit {result.returncode}: {result.stderr.strip()}")
+            if index < APPENDS:
+                append_turn(session, index)
+                index += 1
+
+    worker = threading.Thread(target=hammer, daemon=True)
+    app = AgentUsageApp(home / "data" / "usage.duckdb", env=agent_env, tz="UTC", live=True)
+    app.animation_level = "none"
+    try:
+        worker.start()
+        async with app.run_test(size=(110, 36)) as pilot:
+            await settle(app, pilot)
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:  # until every append happened and all of it is seen
+                await pilot.press("2", "1")  # switch tabs: loads run in workers while others write
+                await pilot.pause(0.3)
+                appended = session.read_text().count("msg_soak_") == APPENDS
+                exported = len(receiver.spans()) >= EXPECTED["totals"]["events"] + APPENDS
+                if appended and exported and card(app, "all").startswith("$0.29"):
+                    break
+            stop.set()
+            worker.join(timeout=120)
+            await settle(app, pilot)
+            # 4 turns x (10 x $3 + 1000 x $15) / 1M = $0.06012 more than the corpus's $0.22725
+            assert card(app, "all").startswith("$0.29"), card(app, "all")
+    finally:
+        stop.set()
+        exporter.terminate()
+        _, exporter_log = exporter.communicate(timeout=30)
+        receiver.stop()
+    assert failures == []
+    assert exporter.returncode == 0, exporter_log
+    spans = receiver.spans()
+    assert len(spans) == len({s["span_id"] for s in spans}) == EXPECTED["totals"]["events"] + APPENDS
+    final = json.loads(run_cli(["report", "daily", "--json", "--no-ingest"], env).stdout)["totals"]
+    assert final["events"] == EXPECTED["totals"]["events"] + APPENDS
+    assert final["output_tokens"] == EXPECTED["totals"]["output"] + 1000 * APPENDS
