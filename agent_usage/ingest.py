@@ -72,7 +72,10 @@ class SourceFile:
 
 
 def discover(
-    env: Mapping[str, str], harnesses: Iterable[str] | None = None, only: Collection[str] | None = None
+    env: Mapping[str, str],
+    harnesses: Iterable[str] | None = None,
+    only: Collection[str] | None = None,
+    problems: list[str] | None = None,
 ) -> list[tuple[str, str]]:
     """(harness, path) of every session file (a file reachable twice is dropped by `plan`).
 
@@ -80,6 +83,11 @@ def discover(
     list, spelled below the configured root as a full walk spells them.
     """
     found: list[tuple[str, str]] = []
+
+    def on_error(folder: str, error: OSError) -> None:
+        if problems is not None:
+            problems.append(f"{folder}: cannot read folder: {error.strerror or error}")
+
     for name, parser in PARSERS.items():
         if harnesses is not None and name not in harnesses:
             continue
@@ -87,7 +95,7 @@ def discover(
             if not root.is_dir():
                 continue
             if only is None:
-                found.extend((name, path) for path in sorted(parser.discover(root)))
+                found.extend((name, path) for path in sorted(parser.discover(root, on_error)))
                 continue
             real = str(root.resolve())
             for path in sorted(only):
@@ -410,7 +418,7 @@ def ingest(
     started = time.perf_counter()
     env = os.environ if env is None else env
     summary = IngestSummary()
-    found = discover(env, harnesses, only)
+    found = discover(env, harnesses, only, summary.problems)
     summary.files_found = len(found)
     with store.connect(db_path) as con:
         stamps = store.load_file_stamps(con, [path for _, path in found] if only is not None else None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import getpass
 import hashlib
+import os
 import platform
 import subprocess
 import uuid
@@ -78,7 +79,9 @@ def machine_id(data_dir: Path, env: Mapping[str, str]) -> str:
         if not raw:
             raw = uuid.uuid4().hex
             data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            kept.write_text(raw + "\n")
+            handle = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # user-only, like the store
+            with os.fdopen(handle, "w") as out:
+                out.write(raw + "\n")
     return str(uuid.uuid5(_MACHINE_NAMESPACE, raw))
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from agent_usage.parsers.base import (
     FileContext,
     Lines,
+    WalkErrors,
     check_skipped_line,
     count,
     env_paths,
@@ -50,9 +51,9 @@ def roots(env: Mapping[str, str]) -> list[Path]:
     return found
 
 
-def discover(root: Path) -> Iterator[str]:
+def discover(root: Path, on_error: WalkErrors | None = None) -> Iterator[str]:
     """Every transcript below `projects/`, subagent files included, journals excluded."""
-    for path in walk(root, lambda name: name.endswith(".jsonl")):
+    for path in walk(root, lambda name: name.endswith(".jsonl"), on_error):
         if path.endswith("journal.jsonl") and "subagents" in _below_projects(Path(path)):
             continue
         yield path

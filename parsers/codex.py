@@ -21,6 +21,7 @@ from typing import Any
 from agent_usage.parsers.base import (
     FileContext,
     Lines,
+    WalkErrors,
     check_skipped_line,
     count,
     env_paths,
@@ -48,10 +49,10 @@ def roots(env: Mapping[str, str]) -> list[Path]:
     return env_paths(env, "CODEX_HOME") or [home_dir(env) / ".codex"]
 
 
-def discover(root: Path) -> Iterator[str]:
+def discover(root: Path, on_error: WalkErrors | None = None) -> Iterator[str]:
     """Active and archived rollouts, plain and zstd-compressed."""
     for folder in (root / "sessions", root / "archived_sessions"):
-        yield from walk(folder, _is_rollout)
+        yield from walk(folder, _is_rollout, on_error)
 
 
 def accepts(root: Path, path: str) -> bool:

@@ -22,6 +22,7 @@ import orjson
 from agent_usage.parsers.base import (
     FileContext,
     Lines,
+    WalkErrors,
     check_skipped_line,
     count,
     home_dir,
@@ -44,10 +45,10 @@ def roots(env: Mapping[str, str]) -> list[Path]:
     return [(base or home_dir(env)) / ".gemini" / "tmp"]
 
 
-def discover(root: Path) -> Iterator[str]:
+def discover(root: Path, on_error: WalkErrors | None = None) -> Iterator[str]:
     """Main chats and subagent chats of every project dir; backups and temp files skipped."""
     for chats in root.glob("*/chats"):
-        yield from walk(chats, _is_chat_file)
+        yield from walk(chats, _is_chat_file, on_error)
 
 
 def accepts(root: Path, path: str) -> bool:

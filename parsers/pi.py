@@ -20,6 +20,7 @@ from typing import Any
 from agent_usage.parsers.base import (
     FileContext,
     Lines,
+    WalkErrors,
     check_skipped_line,
     count,
     env_paths,
@@ -52,8 +53,8 @@ def accepts(root: Path, path: str) -> bool:
     return relative_parts(root, path) is not None and path.endswith(".jsonl")
 
 
-def discover(root: Path) -> Iterator[str]:
-    yield from walk(root, lambda name: name.endswith(".jsonl"))
+def discover(root: Path, on_error: WalkErrors | None = None) -> Iterator[str]:
+    yield from walk(root, lambda name: name.endswith(".jsonl"), on_error)
 
 
 def appendable(path: Path) -> bool:
