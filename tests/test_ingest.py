@@ -228,3 +228,27 @@ def test_worker_processes_store_exactly_what_one_process_stores(
     assert len(rows["1"]) > 100
     assert rows["1"] == rows["2"]
     assert rows["files1"] == rows["files2"]
+
+
+def test_absurd_counts_are_skipped_and_unknown_record_types_ignored(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    root = copy_fixture("claude-code", "resume-fork", tmp_path)
+    env, db = fixture_env("claude-code", root, isolated_home), tmp_path / "s.duckdb"
+    ingest(db, env=env)
+    before = _events(db)
+    session = next((root / "projects").rglob("*.jsonl"))
+    template = next(json.loads(line) for line in session.read_text().splitlines() if '"usage"' in line)
+    absurd = {**template, "requestId": "req_absurd", "message": {**template["message"], "id": "msg_absurd"}}
+    absurd["message"]["usage"] = {"input_tokens": 5, "output_tokens": 10**12}
+    newer = {
+        "type": "telemetry_snapshot_v9",
+        "usage": {"output_tokens": 7},
+        "timestamp": template["timestamp"],
+    }
+    with session.open("a") as handle:
+        handle.write(json.dumps(absurd) + "\n" + json.dumps(newer) + "\n")
+    summary = ingest(db, env=env)
+    assert _events(db) == before
+    assert any("absurd token count 1000000000005" in problem for problem in summary.problems)
+    assert summary.bad_lines == 1  # the absurd line; the unknown record type is not an error
