@@ -15,7 +15,7 @@ from typing import Any
 from agent_usage.blocks import Block
 from agent_usage.budgets import BudgetStatus
 from agent_usage.periods import WEEKDAYS
-from agent_usage.queries import Turn, UsageRow
+from agent_usage.queries import Filters, Turn, UsageRow
 from agent_usage.render.format import utc_iso
 from agent_usage.reports import Report
 
@@ -84,6 +84,20 @@ def _turn(turn: Turn) -> dict[str, Any]:
     }
 
 
+def filters_item(filters: Filters) -> dict[str, Any]:
+    """The period and scope a document covers, as every JSON document states it."""
+    return {
+        "since": utc_iso(filters.since),
+        "until": utc_iso(filters.until),
+        "harness": list(filters.harnesses),
+        "project": list(filters.projects),
+        "model": list(filters.models),
+        "tz": filters.tz,
+        "mode": filters.mode,
+        "start_of_week": WEEKDAYS[filters.week_start],
+    }
+
+
 def budget_item(status: BudgetStatus) -> dict[str, Any]:
     """One budget's status as the JSON contract describes it."""
     budget = status.budget
@@ -125,17 +139,7 @@ def report_document(report: Report, budgets: list[BudgetStatus] | None = None) -
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "view": report.view,
-        "filters": {
-            "since": utc_iso(filters.since),
-            "until": utc_iso(filters.until),
-            "harness": list(filters.harnesses),
-            "project": list(filters.projects),
-            "model": list(filters.models),
-            "tz": filters.tz,
-            "mode": filters.mode,
-            "start_of_week": WEEKDAYS[filters.week_start],
-            "breakdown": report.breakdown is not None,
-        },
+        "filters": filters_item(filters) | {"breakdown": report.breakdown is not None},
         "rows": rows,
         "totals": _usage(report.totals),
     }

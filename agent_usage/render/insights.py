@@ -10,25 +10,16 @@ from rich.table import Table
 from rich.text import Text
 
 from agent_usage.insights import Adoption, Concentration
-from agent_usage.periods import WEEKDAYS
 from agent_usage.queries import Filters
-from agent_usage.render.document import SCHEMA_VERSION, usd
-from agent_usage.render.format import money, utc_iso
+from agent_usage.render.document import SCHEMA_VERSION, filters_item, usd
+from agent_usage.render.format import money
 
 
 def insights_document(filters: Filters, adoption: Adoption, concentration: Concentration) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "view": "insights",
-        "filters": {
-            "since": utc_iso(filters.since),
-            "until": utc_iso(filters.until),
-            "harness": list(filters.harnesses),
-            "project": list(filters.projects),
-            "model": list(filters.models),
-            "tz": filters.tz,
-            "start_of_week": WEEKDAYS[filters.week_start],
-        },
+        "filters": filters_item(filters),
         "adoption": {
             "active_days": adoption.active_days,
             "first_day": adoption.first_day.isoformat() if adoption.first_day else None,
