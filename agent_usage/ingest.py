@@ -246,8 +246,13 @@ class _Batch:
         if self.events:
             self.chunks.append(store.encode_events(self.events))
         with store.connect(self.db_path) as con:
+            # the limit belongs to the database instance, which other connections of this
+            # process (the TUI's loaders) may share: set it for the merge only
             con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
-            result = store.write_batch(con, self.chunks, self.files, self.replaced)
+            try:
+                result = store.write_batch(con, self.chunks, self.files, self.replaced)
+            finally:
+                con.execute("RESET memory_limit")
         self.summary.events_new += result.new_events
         self.summary.duplicates += result.duplicates
         self.events, self.chunks, self.count, self.files, self.replaced = [], [], 0, [], []
