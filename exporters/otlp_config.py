@@ -128,14 +128,14 @@ def _checked_url(url: str, source: str, protocol: str) -> str:
     return url
 
 
-def _timeout_s(env: Mapping[str, str], signal: str, cli: CliOverrides) -> float:
-    if cli.timeout_s is not None:
-        if cli.timeout_s <= 0:
-            raise ConfigError("--timeout: must be more than 0 seconds")
-        return cli.timeout_s
-    picked = _pick(env, signal, "TIMEOUT")
+def _seconds(flag: str, flag_seconds: float | None, picked: tuple[str, str] | None, default_ms: int) -> float:
+    """A duration from a flag (seconds), else a variable (milliseconds, per the spec), else the default."""
+    if flag_seconds is not None:
+        if flag_seconds <= 0:
+            raise ConfigError(f"{flag}: must be more than 0 seconds")
+        return flag_seconds
     if picked is None:
-        return DEFAULT_TIMEOUT_MS / 1000
+        return default_ms / 1000
     source, value = picked
     try:
         millis = float(value)
@@ -144,6 +144,11 @@ def _timeout_s(env: Mapping[str, str], signal: str, cli: CliOverrides) -> float:
     if millis <= 0:
         raise ConfigError(f"{source}: {value!r} is not a positive number of milliseconds")
     return millis / 1000
+
+
+def _timeout_s(env: Mapping[str, str], signal: str, cli: CliOverrides) -> float:
+    picked = _pick(env, signal, "TIMEOUT")
+    return _seconds("--timeout", cli.timeout_s, picked, DEFAULT_TIMEOUT_MS)
 
 
 def _compression(env: Mapping[str, str], signal: str, cli: CliOverrides) -> str:
@@ -198,17 +203,6 @@ def resolve_target(signal: str, env: Mapping[str, str], cli: CliOverrides | None
 
 def export_interval_s(env: Mapping[str, str], cli_interval_s: float | None) -> float:
     """`--interval` (seconds), else `OTEL_METRIC_EXPORT_INTERVAL` (milliseconds), else 60 s."""
-    if cli_interval_s is not None:
-        if cli_interval_s <= 0:
-            raise ConfigError("--interval: must be more than 0 seconds")
-        return cli_interval_s
     value = env.get("OTEL_METRIC_EXPORT_INTERVAL", "").strip()
-    if not value:
-        return DEFAULT_INTERVAL_MS / 1000
-    try:
-        millis = float(value)
-    except ValueError:
-        millis = -1
-    if millis <= 0:
-        raise ConfigError(f"OTEL_METRIC_EXPORT_INTERVAL: {value!r} is not a positive number of milliseconds")
-    return millis / 1000
+    picked = ("OTEL_METRIC_EXPORT_INTERVAL", value) if value else None
+    return _seconds("--interval", cli_interval_s, picked, DEFAULT_INTERVAL_MS)
