@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,3 +50,29 @@ def copy_fixture(harness: str, trap: str, dest: Path) -> Path:
     target = dest / f"{harness}-{trap}"
     shutil.copytree(FIXTURES / harness / trap, target)
     return target
+
+
+def reports_env(base: Path) -> dict[str, str]:
+    """The reports corpus as an agent would leave it: a writable copy of its four roots under
+    `base`, its round prices in a fresh AGENT_USAGE_HOME, and the UTC zone."""
+    corpus = FIXTURES / "reports"
+    roots = base / "corpus"
+    shutil.copytree(corpus, roots)
+    (base / "au" / "config").mkdir(parents=True)
+    shutil.copy(corpus / "prices.toml", base / "au" / "config" / "prices.toml")
+    (base / "home").mkdir(exist_ok=True)
+    return {
+        "HOME": str(base / "home"),
+        "AGENT_USAGE_HOME": str(base / "au"),
+        "CLAUDE_CONFIG_DIR": str(roots / "claude"),
+        "CODEX_HOME": str(roots / "codex"),
+        "GEMINI_CLI_HOME": str(roots / "gemini"),
+        "PI_CODING_AGENT_DIR": str(roots / "pi"),
+        "TZ": "UTC",
+    }
+
+
+def clean_env(extra: dict[str, str]) -> dict[str, str]:
+    """This process's environment without any agent, OTLP or store variable, plus `extra`."""
+    prefixes = ("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "OTEL_", "AGENT_USAGE_")
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(prefixes)}, **extra}

@@ -4,8 +4,6 @@ agent keeps writing. Bounded to a few seconds here; tests/bench/soak.py runs it 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -16,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agent_usage.tui.app import AgentUsageApp
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, clean_env, reports_env
 from tests.otlp_receiver import OtlpReceiver
 from tests.test_tui import card, settle
 
@@ -46,31 +44,14 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
 async def test_exporter_tui_and_reports_share_one_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    roots = tmp_path / "corpus"
-    shutil.copytree(CORPUS, roots)
-    home = tmp_path / "au"
-    (home / "config").mkdir(parents=True)
-    shutil.copy(CORPUS / "prices.toml", home / "config" / "prices.toml")
+    env = clean_env({**reports_env(tmp_path), "AGENT_USAGE_NOW": EXPECTED["now"]})
+    roots, home = tmp_path / "corpus", Path(env["AGENT_USAGE_HOME"])
     agent_env = {
-        "HOME": str(tmp_path),
-        "CLAUDE_CONFIG_DIR": str(roots / "claude"),
-        "CODEX_HOME": str(roots / "codex"),
-        "GEMINI_CLI_HOME": str(roots / "gemini"),
-        "PI_CODING_AGENT_DIR": str(roots / "pi"),
+        k: env[k]
+        for k in ("HOME", "CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME", "PI_CODING_AGENT_DIR")
     }
     monkeypatch.setenv("AGENT_USAGE_HOME", str(home))
     monkeypatch.setenv("AGENT_USAGE_NOW", EXPECTED["now"])
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "OTEL_"))
-        },
-        **agent_env,
-        "AGENT_USAGE_HOME": str(home),
-        "AGENT_USAGE_NOW": EXPECTED["now"],
-        "TZ": "UTC",
-    }
     receiver = OtlpReceiver().start()
     exporter = subprocess.Popen(
         [

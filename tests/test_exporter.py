@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -30,7 +29,7 @@ import trustme
 from agent_usage.exporters.identity import short_hash
 from agent_usage.exporters.otlp_config import CliOverrides
 from agent_usage.watch import Exporter, WatchOptions, run_forever
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, clean_env, reports_env
 from tests.otlp_receiver import OtlpReceiver
 
 CORPUS = FIXTURES / "reports"
@@ -57,31 +56,11 @@ def receiver() -> Iterator[OtlpReceiver]:
 @pytest.fixture
 def corpus_env(tmp_path: Path) -> dict[str, str]:
     """A writable copy of the reports corpus, its prices, a fixed user and machine id."""
-    roots = tmp_path / "corpus"
-    shutil.copytree(CORPUS, roots)
-    (tmp_path / "au" / "config").mkdir(parents=True)
-    shutil.copy(CORPUS / "prices.toml", tmp_path / "au" / "config" / "prices.toml")
-    (tmp_path / "home").mkdir(exist_ok=True)
-    return {
-        "HOME": str(tmp_path / "home"),
-        "AGENT_USAGE_HOME": str(tmp_path / "au"),
-        "CLAUDE_CONFIG_DIR": str(roots / "claude"),
-        "CODEX_HOME": str(roots / "codex"),
-        "GEMINI_CLI_HOME": str(roots / "gemini"),
-        "PI_CODING_AGENT_DIR": str(roots / "pi"),
-        "AGENT_USAGE_MACHINE_ID": MACHINE,
-        "AGENT_USAGE_USER": "dev@example.com",
-        "TZ": "UTC",
-    }
+    return {**reports_env(tmp_path), "AGENT_USAGE_MACHINE_ID": MACHINE, "AGENT_USAGE_USER": "dev@example.com"}
 
 
 def cli(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    full_env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "OTEL_", "AGENT_USAGE_"))
-    }
-    full_env.update({"NO_COLOR": "1", **env})
+    full_env = clean_env({"NO_COLOR": "1", **env})
     return subprocess.run(
         [sys.executable, "-m", "agent_usage", *args],
         capture_output=True,

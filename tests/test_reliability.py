@@ -16,7 +16,7 @@ import pytest
 from agent_usage import ingest as ingest_module
 from agent_usage import store
 from agent_usage.demo import generate
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, reports_env
 from tests.test_reports import cli
 
 CORPUS = FIXTURES / "reports"
@@ -25,19 +25,7 @@ EXPECTED = json.loads((CORPUS / "expected.json").read_text())
 
 @pytest.fixture
 def corpus_env(tmp_path: Path) -> dict[str, str]:
-    roots = tmp_path / "corpus"
-    shutil.copytree(CORPUS, roots)
-    (tmp_path / "au" / "config").mkdir(parents=True)
-    shutil.copy(CORPUS / "prices.toml", tmp_path / "au" / "config" / "prices.toml")
-    return {
-        "HOME": str(tmp_path),
-        "AGENT_USAGE_HOME": str(tmp_path / "au"),
-        "CLAUDE_CONFIG_DIR": str(roots / "claude"),
-        "CODEX_HOME": str(roots / "codex"),
-        "GEMINI_CLI_HOME": str(roots / "gemini"),
-        "PI_CODING_AGENT_DIR": str(roots / "pi"),
-        "TZ": "UTC",
-    }
+    return reports_env(tmp_path)
 
 
 def db_of(env: dict[str, str]) -> Path:

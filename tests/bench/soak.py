@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.conftest import FIXTURES  # noqa: E402
+from tests.conftest import FIXTURES, clean_env, reports_env  # noqa: E402
 from tests.otlp_receiver import OtlpReceiver  # noqa: E402
 from tests.test_concurrency import append_turn, run_cli  # noqa: E402
 
@@ -35,24 +33,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5)
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="agent-usage-soak-"))
+    env = clean_env(reports_env(base))
     roots = base / "corpus"
-    shutil.copytree(CORPUS, roots)
-    (base / "au" / "config").mkdir(parents=True)
-    shutil.copy(CORPUS / "prices.toml", base / "au" / "config" / "prices.toml")
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "OTEL_"))
-        },
-        "HOME": str(base),
-        "AGENT_USAGE_HOME": str(base / "au"),
-        "CLAUDE_CONFIG_DIR": str(roots / "claude"),
-        "CODEX_HOME": str(roots / "codex"),
-        "GEMINI_CLI_HOME": str(roots / "gemini"),
-        "PI_CODING_AGENT_DIR": str(roots / "pi"),
-        "TZ": "UTC",
-    }
     expected_events = json.loads((CORPUS / "expected.json").read_text())["totals"]["events"]
     receiver = OtlpReceiver().start()
     watch = subprocess.Popen(
