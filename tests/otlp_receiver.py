@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import gzip
 import ssl
+import subprocess
+import sys
 import threading
 import zlib
 from concurrent import futures
@@ -56,6 +58,18 @@ def attributes(key_values: Any) -> dict[str, Any]:
         kind = kv.value.WhichOneof("value")
         result[kv.key] = getattr(kv.value, kind) if kind else None
     return result
+
+
+def start_watch(
+    env: dict[str, str], endpoint: str, interval: float, stderr: int = subprocess.PIPE
+) -> subprocess.Popen:
+    """The real `agent-usage watch` loop in a child process, exporting to `endpoint`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "agent_usage", "watch", "--endpoint", endpoint, "--interval", str(interval)],
+        env=env,
+        stderr=stderr,
+        text=True,
+    )
 
 
 class OtlpReceiver:

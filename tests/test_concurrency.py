@@ -15,7 +15,7 @@ import pytest
 
 from agent_usage.tui.app import AgentUsageApp
 from tests.conftest import FIXTURES, clean_env, reports_env
-from tests.otlp_receiver import OtlpReceiver
+from tests.otlp_receiver import OtlpReceiver, start_watch
 from tests.test_tui import card, settle
 
 CORPUS = FIXTURES / "reports"
@@ -53,21 +53,7 @@ async def test_exporter_tui_and_reports_share_one_store(
     monkeypatch.setenv("AGENT_USAGE_HOME", str(home))
     monkeypatch.setenv("AGENT_USAGE_NOW", EXPECTED["now"])
     receiver = OtlpReceiver().start()
-    exporter = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agent_usage",
-            "watch",
-            "--endpoint",
-            receiver.http_endpoint,
-            "--interval",
-            "0.3",
-        ],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    exporter = start_watch(env, receiver.http_endpoint, 0.3)
     session = next((roots / "claude" / "projects").rglob("aaaaaaaa-*.jsonl"))
     failures: list[str] = []
     stop = threading.Event()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import socket
 import subprocess
@@ -30,7 +29,7 @@ from agent_usage.exporters.identity import short_hash
 from agent_usage.exporters.otlp_config import CliOverrides
 from agent_usage.watch import Exporter, WatchOptions, run_forever
 from tests.conftest import FIXTURES, clean_env, reports_env
-from tests.otlp_receiver import OtlpReceiver
+from tests.otlp_receiver import OtlpReceiver, start_watch
 
 CORPUS = FIXTURES / "reports"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
@@ -425,27 +424,7 @@ def _append_claude_turn(env: dict[str, str], output_tokens: int) -> None:
 def test_watch_service_follows_new_turns_and_stops_on_sigterm(
     receiver: OtlpReceiver, corpus_env: dict[str, str]
 ) -> None:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "OTEL_"))
-    }
-    env.update(corpus_env)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agent_usage",
-            "watch",
-            "--endpoint",
-            receiver.http_endpoint,
-            "--interval",
-            "0.5",
-        ],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_watch(clean_env(corpus_env), receiver.http_endpoint, 0.5)
     try:
         deadline = time.monotonic() + 30
         while len(receiver.spans()) < len(EVENTS) and time.monotonic() < deadline:

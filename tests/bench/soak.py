@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.conftest import FIXTURES, clean_env, reports_env  # noqa: E402
-from tests.otlp_receiver import OtlpReceiver  # noqa: E402
+from tests.otlp_receiver import OtlpReceiver, start_watch  # noqa: E402
 from tests.test_concurrency import append_turn, run_cli  # noqa: E402
 
 CORPUS = FIXTURES / "reports"
@@ -37,20 +37,7 @@ def main() -> None:
     roots = base / "corpus"
     expected_events = json.loads((CORPUS / "expected.json").read_text())["totals"]["events"]
     receiver = OtlpReceiver().start()
-    watch = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agent_usage",
-            "watch",
-            "--endpoint",
-            receiver.http_endpoint,
-            "--interval",
-            "1",
-        ],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
+    watch = start_watch(env, receiver.http_endpoint, 1, stderr=subprocess.DEVNULL)
     session = next((roots / "claude" / "projects").rglob("aaaaaaaa-*.jsonl"))
     failures: list[str] = []
     runs = appends = 0
