@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent_usage import pricing, store
-from agent_usage.errors import StoreError
 from agent_usage.ingest import IngestSummary, ingest
 
 
@@ -38,9 +37,7 @@ def _old_events(path: Path) -> int | None:
         with store.connect(path, read_only=True) as con:
             row = con.execute("SELECT count(*) FROM events").fetchone()
             return int(row[0]) if row else 0
-    except StoreError:
-        return None
-    except Exception:  # noqa: BLE001 - any failure to read means the file is unusable
+    except Exception:  # noqa: BLE001 - a StoreError or any DuckDB error: the file is unusable
         return None
 
 
