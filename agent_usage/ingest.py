@@ -12,7 +12,7 @@ import hashlib
 import io
 import os
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -20,6 +20,7 @@ from typing import BinaryIO, Protocol
 import orjson
 
 from agent_usage import pricing, store
+from agent_usage.lines import LineReader
 from agent_usage.parsers import PARSERS
 from agent_usage.parsers.base import MAX_TOKENS_PER_REQUEST, FileContext
 from agent_usage.paths import resolve_paths
@@ -155,25 +156,6 @@ def plan(changed: list[SourceFile], known: Mapping[str, store.FileRecord]) -> li
     return changed
 
 
-class LineReader:
-    """Complete lines of a file from a byte offset; `end` is where the next read starts."""
-
-    def __init__(self, handle: BinaryIO, start: int, whole: bool) -> None:
-        self.handle = handle
-        self.start = start
-        self.end = start
-        self.whole = whole
-
-    def __iter__(self) -> Iterator[tuple[int, bytes]]:
-        offset = self.start
-        for line in self.handle:
-            if not line.endswith(b"\n") and not self.whole:
-                break
-            yield offset, line
-            offset += len(line)
-            self.end = offset
-
-
 def _open_source(path: Path, start: int) -> tuple[BinaryIO, bool]:
     """A binary handle positioned at `start`; `.zst` files are decompressed whole."""
     if path.name.endswith(".zst"):
@@ -293,7 +275,7 @@ def read_file(source: SourceFile, sink: _Sink) -> int:
         sink.replace(str(source.path))
     with handle:
         whole = whole or not parser.appendable(source.path)
-        reader = LineReader(handle, 0 if whole else source.start, whole)
+        reader = LineReader(handle, 0 if whole else source.start, whole, parser.NEEDLES)
         try:
             for event in parser.parse(reader, ctx):
                 if _sane(event, ctx):

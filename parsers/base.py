@@ -36,6 +36,9 @@ class HarnessParser(Protocol):
 
     HARNESS: str
     ENV_VARS: tuple[str, ...]
+    NEEDLES: tuple[bytes, ...]
+    """A line containing none of these can only be skipped, so the reader may leave it out
+    (after checking it is a whole JSON object); empty means every line is read."""
 
     def roots(self, env: Mapping[str, str]) -> list[Path]: ...
 

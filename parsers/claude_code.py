@@ -34,6 +34,7 @@ from agent_usage.records import UsageEvent
 
 HARNESS = "claude-code"
 ENV_VARS = ("CLAUDE_CONFIG_DIR",)
+NEEDLES = (b'"usage"',)
 
 
 def roots(env: Mapping[str, str]) -> list[Path]:

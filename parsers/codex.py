@@ -37,7 +37,7 @@ from agent_usage.records import UsageEvent
 
 HARNESS = "codex"
 ENV_VARS = ("CODEX_HOME",)
-_INTERESTING = (b'"token_count"', b'"session_meta"', b'"turn_context"', b'"task_started"')
+NEEDLES = (b'"token_count"', b'"session_meta"', b'"turn_context"', b'"task_started"')
 
 Totals = tuple[int, int, int, int]
 """(input incl. cached, cached, output incl. reasoning, reasoning)."""
@@ -218,7 +218,7 @@ def _on_token_count(payload: dict[str, Any], ts_raw: Any, offset: int, ctx: File
 def parse(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
     """Yield one event per token_count that moves the file's cumulative watermark."""
     for offset, raw in lines:
-        if not any(marker in raw for marker in _INTERESTING):
+        if not any(marker in raw for marker in NEEDLES):
             check_skipped_line(raw, offset, ctx)
             continue
         obj = load_line(raw, offset, ctx)

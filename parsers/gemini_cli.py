@@ -37,6 +37,8 @@ from agent_usage.records import UsageEvent
 
 HARNESS = "gemini-cli"
 ENV_VARS = ("GEMINI_CLI_HOME",)
+NEEDLES: tuple[bytes, ...] = ()
+"""Every line is read: the first one is the session header, and a legacy `.json` is one document."""
 
 
 def roots(env: Mapping[str, str]) -> list[Path]:

@@ -36,6 +36,7 @@ from agent_usage.records import UsageEvent
 
 HARNESS = "pi"
 ENV_VARS = ("PI_CODING_AGENT_DIR", "PI_CODING_AGENT_SESSION_DIR")
+NEEDLES = (b'"usage"', b'"session"')
 _USAGE_ENTRY_TYPES = ("message", "compaction", "branch_summary")
 _PROVIDER_IDS = {"xai": "x-ai", "google-vertex": "google", "google-gemini-cli": "google"}
 

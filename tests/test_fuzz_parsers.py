@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent_usage.ingest import LineReader
+from agent_usage.lines import LineReader
 from agent_usage.parsers import PARSERS
 from agent_usage.parsers.base import FileContext
 from agent_usage.records import UsageEvent
@@ -83,11 +83,15 @@ def hostile_line(draw: st.DrawFn, harness: str) -> tuple[bytes, bool]:
     return b"", False
 
 
-def run_parser(harness: str, lines: list[bytes]) -> tuple[list[UsageEvent], int]:
+def run_parser(
+    harness: str, lines: list[bytes], every_line: bool = False
+) -> tuple[list[UsageEvent], int, list[str]]:
+    """Parse `lines` as ingest does (only the needle lines), or with every line read."""
     data = b"".join(line + b"\n" for line in lines)
     ctx = FileContext(path=Path("/fuzz") / PATHS[harness])
-    events = list(PARSERS[harness].parse(LineReader(io.BytesIO(data), 0, False), ctx))
-    return events, ctx.stats.bad_lines
+    needles = () if every_line else PARSERS[harness].NEEDLES
+    events = list(PARSERS[harness].parse(LineReader(io.BytesIO(data), 0, False, needles), ctx))
+    return events, ctx.stats.bad_lines, ctx.stats.bad_line_notes
 
 
 @pytest.mark.parametrize("harness", sorted(PARSERS))
@@ -97,7 +101,10 @@ def test_parsers_survive_hostile_lines(harness: str) -> None:
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.lists(hostile_line(harness), min_size=1, max_size=25))
     def check(generated: list[tuple[bytes, bool]]) -> None:
-        events, bad = run_parser(harness, [line for line, _ in generated])
+        lines = [line for line, _ in generated]
+        events, bad, notes = run_parser(harness, lines)
+        # reading only the needle lines must change nothing: same events, same skipped lines
+        assert (events, bad, notes) == run_parser(harness, lines, every_line=True)
         for event in events:
             for name in COUNT_FIELDS:
                 value = getattr(event, name)
@@ -110,8 +117,8 @@ def test_parsers_survive_hostile_lines(harness: str) -> None:
 
 @pytest.mark.parametrize("harness", sorted(PARSERS))
 def test_empty_and_binary_files(harness: str) -> None:
-    assert run_parser(harness, []) == ([], 0)
-    events, bad = run_parser(harness, [bytes(range(256)).replace(b"\n", b"").replace(b"{", b"")] * 3)
+    assert run_parser(harness, []) == ([], 0, [])
+    events, bad, _ = run_parser(harness, [bytes(range(256)).replace(b"\n", b"").replace(b"{", b"")] * 3)
     assert events == [] and bad == 3
 
 
@@ -121,6 +128,6 @@ def test_a_50_mb_line_is_skipped_not_fatal(harness: str) -> None:
         b'{"type": "assistant", "padding": "' + b"x" * (50 * 1024 * 1024) + b'"'
     )  # truncated: no closing brace
     valid = LINES[harness]
-    events, bad = run_parser(harness, [*valid, huge])
-    clean, clean_bad = run_parser(harness, valid)
+    events, bad, _ = run_parser(harness, [*valid, huge])
+    clean, clean_bad, _ = run_parser(harness, valid)
     assert len(events) == len(clean) and bad == clean_bad + 1
