@@ -1,0 +1,63 @@
+"""The shared parser helpers: `parse_ts` keeps its meaning on every input, fast path or not."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent_usage.parsers.base import parse_ts
+
+
+def reference_parse(value: str) -> datetime | None:
+    """ISO-8601 to naive UTC the plain way: parse, then convert any offset."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+fragments = st.lists(
+    st.sampled_from(
+        [
+            "2026-11-22",
+            "20261122",
+            "2026-W47-7",
+            "T",
+            " ",
+            "20",
+            ":04",
+            ":05",
+            ".407",
+            ".123456789",
+            "+01:00",
+            "-05:30",
+            "+00:00",
+            "Z",
+            "24:00",
+            "x",
+            "",
+        ]
+    ),
+    max_size=7,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(fragments)
+def test_parse_ts_matches_the_plain_iso_parse(parts: list[str]) -> None:
+    value = "".join(parts)
+    assert parse_ts(value) == reference_parse(value)
+
+
+def test_parse_ts_examples() -> None:
+    assert parse_ts("2026-11-22T20:04:05.407Z") == datetime(2026, 11, 22, 20, 4, 5, 407000)
+    assert parse_ts("2026-11-22T21:04:05+01:00") == datetime(2026, 11, 22, 20, 4, 5)
+    assert parse_ts("2026-11-22Z") is None  # a date alone takes no zone
+    assert parse_ts("2026-11-22T20:04:05+01:00Z") is None
+    assert parse_ts(1_700_000_000_000) == datetime(2023, 11, 14, 22, 13, 20)  # epoch milliseconds
+    assert parse_ts(True) is None and parse_ts(None) is None
