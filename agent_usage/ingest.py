@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+import duckdb
 import orjson
 
 from agent_usage import pricing, store
@@ -407,14 +408,22 @@ def ingest(
     summary = IngestSummary()
     found = discover(env, harnesses, only, summary.problems)
     summary.files_found = len(found)
+    prices = prices_file if prices_file is not None else resolve_paths().prices_file
     with store.connect(db_path) as con:
         stamps = store.load_file_stamps(con, [path for _, path in found] if only is not None else None)
         changed = changed_files(found, stamps, summary)
         known = store.load_file_records(con, [str(source.path) for source in changed])
-    todo = plan(changed, known)
-    summary.bytes_read = _read_all(todo, _Batch(db_path, summary), progress)
-    with store.connect(db_path) as con:
-        pricing.refresh(con, prices_file if prices_file is not None else resolve_paths().prices_file)
-        store.set_meta(con, "last_ingest", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        if not changed:  # the common warm run: finish on this connection, no second open
+            _finish(con, prices)
+    if changed:
+        summary.bytes_read = _read_all(plan(changed, known), _Batch(db_path, summary), progress)
+        with store.connect(db_path) as con:
+            _finish(con, prices)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _finish(con: duckdb.DuckDBPyConnection, prices_file: Path) -> None:
+    """Price any new models (or all, on a new price source) and record when this ran."""
+    pricing.refresh(con, prices_file)
+    store.set_meta(con, "last_ingest", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
