@@ -56,6 +56,7 @@ class IngestSummary:
         """Add a worker's counts (files read, events parsed, bad lines, problems)."""
         self.files_read += other.files_read
         self.events_parsed += other.events_parsed
+        self.duplicates += other.duplicates
         self.bad_lines += other.bad_lines
         self.problems.extend(other.problems)
 
@@ -217,7 +218,7 @@ class _Batch:
         """Whole files parsed by a worker: their events go in one batch with their deletions."""
         self.replaced.extend(result.replaced)
         self.chunks.append(result.events_json)
-        self.count += result.summary.events_parsed
+        self.count += result.rows
         self.files.extend(result.files)
         self.summary.merge(result.summary)
         if self.count >= BATCH_EVENTS:
@@ -227,7 +228,9 @@ class _Batch:
         if not (self.count or self.files or self.replaced):
             return
         if self.events:
-            self.chunks.append(store.encode_events(self.events))
+            rows, dropped = store.keep_best_copies(self.events)
+            self.summary.duplicates += dropped
+            self.chunks.append(store.encode_events(rows))
         with store.connect(self.db_path) as con:
             # the limit belongs to the database instance, which other connections of this
             # process (the TUI's loaders) may share: set it for the merge only
@@ -251,6 +254,7 @@ class GroupResult:
     files: list[store.FileRecord] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     bytes_read: int = 0
+    rows: int = 0
 
     def replace(self, path: str) -> None:
         self.replaced.append(path)
@@ -310,8 +314,8 @@ def parse_group(sources: list[SourceFile]) -> GroupResult:
     result = GroupResult()
     for source in sources:
         result.bytes_read += read_file(source, result)
-    result.events_json = store.encode_events(result.events)
-    result.events = []
+    rows, result.summary.duplicates = store.keep_best_copies(result.events)
+    result.events_json, result.rows, result.events = store.encode_events(rows), len(rows), []
     return result
 
 
