@@ -53,7 +53,7 @@ class IngestSummary:
     seconds: float = 0.0
 
     def merge(self, other: IngestSummary) -> None:
-        """Add a worker's counts (files read, events parsed, bad lines, problems)."""
+        """Add a worker's counts (files read, events parsed, copies dropped, bad lines, problems)."""
         self.files_read += other.files_read
         self.events_parsed += other.events_parsed
         self.duplicates += other.duplicates

@@ -1,6 +1,6 @@
 """Benchmark: ingest and reports on a generated history, side by side with ccusage.
 
-Run: python tests/bench/bench_ingest.py [--size-mb 1000] [--corpus DIR] [--ccusage PATH]
+Run: python tests/bench/bench_ingest.py [--size-mb 1000] [--corpus DIR] [--ccusage PATH] [--cold-runs N]
 
 Generates a corpus with the demo generator (all four harnesses, Claude-heavy, long tool
 output lines, duplicate content-block lines, subagents, Codex re-emits, pi forks), or reuses
@@ -127,6 +127,9 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=None, help="reuse (or create) the corpus here")
     parser.add_argument("--ccusage", default=None, help="path of a ccusage binary (default: PATH, then npx)")
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the big-store report figure")
+    parser.add_argument(
+        "--cold-runs", type=int, default=1, help="cold ingests into fresh stores (prints min and max)"
+    )
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="agent-usage-bench-"))
     corpus_dir = args.corpus or base / "corpus"
@@ -154,8 +157,16 @@ def main() -> None:
     env = {**corpus_env, "AGENT_USAGE_HOME": str(base / "home")}
     db = str(base / "bench.duckdb")
 
-    cold, cold_rss = timed([*CLI, "ingest", "-q", "--db", db], env)
-    figures.update({"cold_ingest_s": round(cold, 2), "cold_ingest_peak_rss_mb": round(cold_rss)})
+    colds = []
+    for run in range(max(args.cold_runs, 1)):
+        if run:
+            os.unlink(db)
+        colds.append(timed([*CLI, "ingest", "-q", "--db", db], env))
+    cold = min(seconds for seconds, _ in colds)
+    peak = max(rss for _, rss in colds)
+    figures.update({"cold_ingest_s": round(cold, 2), "cold_ingest_peak_rss_mb": round(peak)})
+    if len(colds) > 1:
+        figures["cold_ingest_max_s"] = round(max(seconds for seconds, _ in colds), 2)
     warm, warm_rss = best([*CLI, "report", "daily", "--json", "--db", db], env)
     figures.update({"warm_report_daily_s": round(warm, 2), "warm_report_peak_rss_mb": round(warm_rss)})
     only, _ = best([*CLI, "report", "daily", "--json", "--no-ingest", "--db", db], env)
