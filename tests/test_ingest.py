@@ -252,3 +252,34 @@ def test_absurd_counts_are_skipped_and_unknown_record_types_ignored(
     assert _events(db) == before
     assert any("absurd token count 1000000000005" in problem for problem in summary.problems)
     assert summary.bad_lines == 1  # the absurd line; the unknown record type is not an error
+
+
+def test_reading_only_needle_lines_stores_what_reading_every_line_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The block reader's shortcut (parsers' NEEDLES) must not change a row, a file record or
+    a bad-line count, on real-shaped files with damaged lines among them."""
+    from agent_usage import ingest as ingest_module
+    from agent_usage.demo import generate
+    from agent_usage.lines import LineReader
+
+    corpus = generate(tmp_path / "corpus", days=4, sessions_per_day=5, seed=11)
+    damaged = sorted((tmp_path / "corpus").rglob("*.jsonl"))[::7]
+    for path in damaged:  # damage in the middle, where only the block check can see it
+        first, rest = path.read_bytes().split(b"\n", 1)
+        path.write_bytes(first + b'\n{"type":"assistant","message":{"usage":\n  \nnot json\n' + rest)
+    monkeypatch.setenv("AGENT_USAGE_WORKERS", "1")
+    results = {}
+    for mode in ("needles", "every line"):
+        if mode == "every line":  # the reader ignores the needles; parsers keep their own prefilters
+            monkeypatch.setattr(
+                ingest_module, "LineReader", lambda handle, start, whole, _: LineReader(handle, start, whole)
+            )
+        db = tmp_path / f"{mode}.duckdb"
+        summary = ingest(db, env=corpus.env, prices_file=tmp_path / "none.toml")
+        with store.connect(db, read_only=True) as con:
+            events = con.execute("SELECT * FROM events ORDER BY event_key").fetchall()
+            files = con.execute("SELECT * EXCLUDE (last_read) FROM files ORDER BY path").fetchall()
+        results[mode] = (events, files, summary.bad_lines, summary.duplicates, summary.problems)
+    assert len(results["needles"][0]) > 50 and results["needles"][2] >= 2 * len(damaged) > 0
+    assert results["needles"] == results["every line"]
