@@ -31,17 +31,17 @@ def _all_objects(data: bytes, limit: int) -> bool:
     return data.count(b"}\n{", 0, limit) == data.count(b"\n", 0, limit) - 1
 
 
-def _candidate_starts(data: bytes, limit: int, needles: tuple[bytes, ...]) -> list[int]:
-    """Start offsets of the lines of `data[:limit]` that contain any needle, in order."""
-    starts: set[int] = set()
+def _candidate_lines(data: bytes, limit: int, needles: tuple[bytes, ...]) -> list[tuple[int, int]]:
+    """(start, end) of the lines of `data[:limit]` that contain any needle, in order."""
+    ends: dict[int, int] = {}
     for needle in needles:
         position = data.find(needle, 0, limit)
         while position >= 0:
             start = data.rfind(b"\n", 0, position) + 1
-            starts.add(start)
             end = data.find(b"\n", position, limit) + 1  # every line in range ends with \n
+            ends[start] = end
             position = data.find(needle, end, limit)
-    return sorted(starts)
+    return sorted(ends.items())
 
 
 def _every_line(data: bytes, limit: int, base: int) -> Iterator[tuple[int, bytes]]:
@@ -59,8 +59,7 @@ def block_lines(
     if not needles or not _all_objects(data, limit):
         yield from _every_line(data, limit, base)
         return
-    for start in _candidate_starts(data, limit, needles):
-        end = data.find(b"\n", start, limit) + 1
+    for start, end in _candidate_lines(data, limit, needles):
         yield base + start, data[start:end]
 
 
