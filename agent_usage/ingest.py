@@ -193,9 +193,10 @@ class _Sink(Protocol):
 class _Batch:
     """Events and file records waiting for the next write transaction."""
 
-    def __init__(self, db_path: Path, summary: IngestSummary) -> None:
+    def __init__(self, db_path: Path, summary: IngestSummary, prices_file: Path) -> None:
         self.db_path = db_path
         self.summary = summary
+        self.prices_file = prices_file
         self.events: list[UsageEvent] = []
         self.chunks: list[bytes] = []
         self.count = 0
@@ -237,6 +238,8 @@ class _Batch:
             con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
             try:
                 result = store.write_batch(con, self.chunks, self.files, self.replaced)
+                # price new models now, not at the end: the TUI shows a long first ingest as it lands
+                pricing.refresh(con, self.prices_file)
             finally:
                 con.execute("RESET memory_limit")
         self.summary.events_new += result.new_events
@@ -420,7 +423,7 @@ def ingest(
         if not changed:  # the common warm run: finish on this connection, no second open
             _finish(con, prices)
     if changed:
-        summary.bytes_read = _read_all(plan(changed, known), _Batch(db_path, summary), progress)
+        summary.bytes_read = _read_all(plan(changed, known), _Batch(db_path, summary, prices), progress)
         with store.connect(db_path) as con:
             _finish(con, prices)
     summary.seconds = time.perf_counter() - started

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from rich.console import Console
 from textual.command import CommandList
 from textual.widgets import DataTable, Static
 
+from agent_usage.ingest import ingest
 from agent_usage.tui.app import AgentUsageApp
 from agent_usage.tui.screens import FilterScreen, HelpScreen, SessionScreen
 from agent_usage.tui.widgets import Card
@@ -287,3 +289,75 @@ def test_overview_with_budgets_snapshot(app_factory, snap_compare, tmp_path: Pat
         await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=(110, 42), run_before=ready)
+
+
+def gated_ingest(
+    monkeypatch: pytest.MonkeyPatch, hold_after_bytes: int | None = None
+) -> tuple[threading.Event, threading.Event]:
+    """(start, resume): the app's real ingest waits for `start`, and once past
+    `hold_after_bytes` it waits for `resume`, so a test can look at the screen before and
+    during an ingest."""
+    from agent_usage.tui import app as app_module
+
+    start, resume, real_ingest = threading.Event(), threading.Event(), app_module.ingest
+
+    def held(db, env, progress, only):  # type: ignore[no-untyped-def]
+        def report(done: int, total: int) -> None:
+            progress(done, total)
+            if hold_after_bytes is not None and done >= hold_after_bytes:
+                resume.wait(30)
+
+        start.wait(30)
+        return real_ingest(db, env=env, progress=report, only=only)
+
+    monkeypatch.setattr(app_module, "ingest", held)
+    return start, resume
+
+
+async def wait_for_card(app: AgentUsageApp, pilot, name: str, ready) -> str:  # type: ignore[no-untyped-def]
+    """The card's text once `ready(text)` holds (or after 10 s, for the assertion to show)."""
+    for _ in range(100):
+        await pilot.pause(0.1)
+        if ready(card(app, name)):
+            break
+    return card(app, name)
+
+
+async def test_stored_data_shows_before_the_startup_ingest_finishes(  # type: ignore[no-untyped-def]
+    app_factory, tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = app_factory()
+    ingest(tmp_path / "store.duckdb", env=corpus_env(app_factory.root, isolated_home))
+    start, _ = gated_ingest(monkeypatch)
+    async with app.run_test(size=(110, 36)) as pilot:
+        shown = await wait_for_card(app, pilot, "all", lambda text: text.startswith("$"))
+        assert shown.startswith("$0.23 + 1 unpriced model") and app.ingest_count == 0
+        start.set()
+        await settle(app, pilot)
+        assert app.ingest_count == 1 and card(app, "all").startswith("$0.23 + 1 unpriced model")
+
+
+async def test_a_long_first_ingest_fills_the_views_as_batches_land(  # type: ignore[no-untyped-def]
+    app_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent_usage import ingest as ingest_module
+    from agent_usage.tui import app as app_module
+
+    monkeypatch.setattr(app_module, "PROGRESS_MIN_BYTES", 0)  # the corpus is small: treat it as long
+    monkeypatch.setattr(app_module, "PARTIAL_RELOAD_S", 0.0)
+    monkeypatch.setattr(ingest_module, "BATCH_EVENTS", 1)  # every event commits on its own
+    monkeypatch.setenv("AGENT_USAGE_WORKERS", "1")
+    claude_bytes = sum(p.stat().st_size for p in (app_factory.root / "claude").rglob("*.jsonl"))
+    start, resume = gated_ingest(monkeypatch, hold_after_bytes=claude_bytes)
+    app = app_factory()
+    async with app.run_test(size=(110, 36)) as pilot:
+        empty = await wait_for_card(app, pilot, "all", lambda text: text == "-\n0 tokens")
+        assert empty == "-\n0 tokens"
+        start.set()  # the empty store is on screen; only a reload during the ingest can change it
+        partial = await wait_for_card(app, pilot, "all", lambda text: text != empty)
+        # the Claude files only, so far, and already priced
+        assert app.ingest_count == 0 and partial.startswith("$")
+        assert not partial.startswith(("$0.00", "$0.23"))
+        resume.set()
+        await settle(app, pilot)
+        assert app.ingest_count == 1 and card(app, "all").startswith("$0.23 + 1 unpriced model")

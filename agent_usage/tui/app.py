@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -21,7 +22,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from agent_usage import periods, settings
 from agent_usage.budgets import BudgetStatus
@@ -56,6 +57,10 @@ TABLE_TABS: dict[str, str] = {
 TABS = ("overview", *TABLE_TABS)
 RANGE_CYCLE = ("today", "7d", "30d", "3m", "all")
 TOKEN_HEADERS = ("Input", "Output", "Cache write", "Cache read", "Total", "Cost")
+PROGRESS_MIN_BYTES = 8 * 1024 * 1024
+"""Only an ingest reading this much shows a progress bar (a first run, a big rewrite)."""
+PARTIAL_RELOAD_S = 3.0
+"""During such an ingest the views re-read the store this often, so they fill as batches land."""
 
 
 def _figures(row: UsageRow, style: str = "", compact: bool = False) -> list[Text]:
@@ -158,6 +163,7 @@ class AgentUsageApp(App[None]):
         self._changed_lock = threading.Lock()
         self._changed: set[str] = set()
         self._full_ingest = True  # the first run (and `r`) checks every file; the watcher's only its own
+        self._last_partial_reload = time.monotonic()
         self.settings: Settings | None = None
 
     def now(self) -> datetime:
@@ -232,13 +238,17 @@ class AgentUsageApp(App[None]):
             self._ingest_lock.release()
 
     def _progress_from_thread(self, done: int, total: int) -> None:
-        if total > 8 * 1024 * 1024:  # only a large first ingest needs a bar
+        if total > PROGRESS_MIN_BYTES:
             self.call_from_thread(self._show_progress, done, total)
 
     def _show_progress(self, done: int, total: int) -> None:
         bar = self.query_one("#progress", ProgressBar)
         bar.display = done < total
         bar.update(total=total, progress=done)
+        now = time.monotonic()
+        if done < total and now - self._last_partial_reload >= PARTIAL_RELOAD_S:
+            self._last_partial_reload = now
+            self.reload()  # the batches committed so far
 
     def _ingested(self, summary: IngestSummary) -> None:
         self.last_ingest = summary
@@ -275,17 +285,23 @@ class AgentUsageApp(App[None]):
     @work(thread=True, exclusive=True, group="choices", exit_on_error=False)
     def load_choices(self) -> None:
         choices = load_choices(self.db_path)
-        self.call_from_thread(setattr, self, "choices", choices)
+        self._deliver(setattr, self, "choices", choices)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
     def load_overview(self) -> None:
         overview = load_overview(self.db_path, self.filter_state, self.tz, self.now(), self.settings)
-        self.call_from_thread(self._show_overview, overview)
+        self._deliver(self._show_overview, overview)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
     def load_table(self, view: str) -> None:
         report = load_report(self.db_path, view, self.filter_state, self.tz, self.now())
-        self.call_from_thread(self._show_table, view, report)
+        self._deliver(self._show_table, view, report)
+
+    def _deliver(self, show: Callable[..., object], *args: object) -> None:
+        """Hand a loader's result to the UI thread, unless a newer load replaced this one
+        (an exclusive worker is cancelled but its thread runs on; stale data must not win)."""
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(show, *args)
 
     # showing data
 
