@@ -8,9 +8,11 @@ rows in the same transaction. A final line without a newline is left for the nex
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
+import sys
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -353,6 +355,24 @@ def _workers(total_bytes: int) -> int:
     return min(os.cpu_count() or 1, 4)
 
 
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker against the process's real stderr.
+
+    The tracker is handed `sys.stderr.fileno()`. Under Textual, stderr is a capture whose
+    fileno is -1, so every spawn failed with "bad value(s) in fds_to_keep" and a big history
+    never loaded in the TUI. Elsewhere multiprocessing starts the tracker itself.
+    """
+    from multiprocessing import resource_tracker
+
+    try:
+        if sys.stderr is not None and sys.stderr.fileno() >= 0:
+            return
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        return  # fileno() raising is handled by multiprocessing: it then passes no stderr
+    with contextlib.redirect_stderr(sys.__stderr__):
+        resource_tracker.ensure_running()
+
+
 def _take(
     result: GroupResult, batch: _Batch, progress: ProgressCallback | None, done: int, total: int
 ) -> int:
@@ -377,6 +397,7 @@ def _read_all(todo: list[SourceFile], batch: _Batch, progress: ProgressCallback 
         small = [s for s in todo if s.size - s.start < IN_PROCESS_FILE_BYTES]
         # spawn, not fork: the TUI calls ingest from a thread, and forking a threaded process is unsafe
         context = multiprocessing.get_context("spawn")
+        _start_resource_tracker()
         groups = _groups(small)
         taken = 0
         try:
@@ -390,7 +411,8 @@ def _read_all(todo: list[SourceFile], batch: _Batch, progress: ProgressCallback 
                 while pending:
                     done += _take(pending.popleft().result(), batch, progress, done, total)
                     taken += 1
-        except (BrokenProcessPool, OSError) as error:  # e.g. no importable __main__ to spawn from
+        # e.g. no importable __main__ to spawn from, or a descriptor the OS refuses to pass on
+        except (BrokenProcessPool, OSError, ValueError) as error:
             batch.summary.problems.append(f"parallel parsing stopped ({error}); reading the rest here")
             large = [source for group in groups[taken:] for source in group] + large
     for source in large:

@@ -361,3 +361,29 @@ async def test_a_long_first_ingest_fills_the_views_as_batches_land(  # type: ign
         resume.set()
         await settle(app, pilot)
         assert app.ingest_count == 1 and card(app, "all").startswith("$0.23 + 1 unpriced model")
+
+
+async def test_a_large_ingest_in_the_app_uses_worker_processes(  # type: ignore[no-untyped-def]
+    app_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above 64 MB ingest spawns parsers; under Textual stderr is a capture without a file
+    descriptor, which multiprocessing must not be handed (it failed: 'bad value(s) in
+    fds_to_keep', and a big history never loaded in the TUI)."""
+    from multiprocessing import resource_tracker
+
+    from agent_usage import ingest as ingest_module
+
+    resource_tracker._resource_tracker._stop()  # as in a fresh `agent-usage` process (other tests start it)
+    monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest_module, "GROUP_BYTES", 1024)
+    monkeypatch.setenv("AGENT_USAGE_WORKERS", "2")
+    app = app_factory()
+    async with app.run_test(size=(110, 36)) as pilot:
+        for _ in range(300):  # spawning two interpreters takes a while on a busy machine
+            await pilot.pause(0.1)
+            if app.ingest_count:
+                break
+        await settle(app, pilot)
+        assert app.ingest_count == 1 and app.last_ingest is not None
+        assert not any("parallel parsing stopped" in p for p in app.last_ingest.problems)
+        assert card(app, "all").startswith("$0.23 + 1 unpriced model")
