@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import shutil
@@ -12,6 +13,7 @@ import pytest
 from rich.console import Console
 from textual.command import CommandList
 from textual.widgets import DataTable, Static
+from textual.worker import WorkerCancelled
 
 from agent_usage.ingest import ingest
 from agent_usage.tui.app import AgentUsageApp
@@ -55,9 +57,12 @@ def app_factory(tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyP
 
 
 async def settle(app: AgentUsageApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    """Let every worker finish; a load replaced by a newer one (exclusive) is cancelled, not failed."""
     for _ in range(3):
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        for worker in list(app.workers):
+            with contextlib.suppress(WorkerCancelled):
+                await worker.wait()
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()
 

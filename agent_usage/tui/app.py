@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from agent_usage import periods, settings
 from agent_usage.budgets import BudgetStatus
@@ -285,23 +285,17 @@ class AgentUsageApp(App[None]):
     @work(thread=True, exclusive=True, group="choices", exit_on_error=False)
     def load_choices(self) -> None:
         choices = load_choices(self.db_path)
-        self._deliver(setattr, self, "choices", choices)
+        self.call_from_thread(setattr, self, "choices", choices)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
     def load_overview(self) -> None:
         overview = load_overview(self.db_path, self.filter_state, self.tz, self.now(), self.settings)
-        self._deliver(self._show_overview, overview)
+        self.call_from_thread(self._show_overview, overview)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
     def load_table(self, view: str) -> None:
         report = load_report(self.db_path, view, self.filter_state, self.tz, self.now())
-        self._deliver(self._show_table, view, report)
-
-    def _deliver(self, show: Callable[..., object], *args: object) -> None:
-        """Hand a loader's result to the UI thread, unless a newer load replaced this one
-        (an exclusive worker is cancelled but its thread runs on; stale data must not win)."""
-        if not get_current_worker().is_cancelled:
-            self.call_from_thread(show, *args)
+        self.call_from_thread(self._show_table, view, report)
 
     # showing data
 
