@@ -392,3 +392,24 @@ async def test_a_large_ingest_in_the_app_uses_worker_processes(  # type: ignore[
         assert app.ingest_count == 1 and app.last_ingest is not None
         assert not any("parallel parsing stopped" in p for p in app.last_ingest.problems)
         assert card(app, "all").startswith("$0.23 + 1 unpriced model")
+
+
+async def test_the_folder_watcher_starts_off_the_ui_thread(  # type: ignore[no-untyped-def]
+    app_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Adding a watch per folder takes most of a second on a big history; on the UI thread
+    that froze the app right after its first ingest."""
+    from agent_usage.watcher import FolderWatcher
+
+    started_on, real_start = [], FolderWatcher.start
+
+    def recording_start(self):  # type: ignore[no-untyped-def]
+        started_on.append(threading.current_thread())
+        return real_start(self)
+
+    monkeypatch.setattr(FolderWatcher, "start", recording_start)
+    app = app_factory(live=True)
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(app, pilot)
+        assert len(started_on) == 1 and started_on[0] is not threading.main_thread()
+        assert "live (" in str(app.query_one("#filters", Static).render())
