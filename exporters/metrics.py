@@ -184,12 +184,23 @@ def current_points(con: duckdb.DuckDBPyConnection, ident: Identity, privacy: Pri
             if value is None:  # an unpriced model has no cost series, never a $0 one
                 continue
             attributes = _series_attributes(spec, harness, proj, provider, model, ident)
-            points.append(Point(spec.name, attributes, _ns(first), float(value)))
+            points.append(Point(spec.name, attributes, _ns(first), _stable(value)))
     for harness, proj, first, *values in by_project:
         for spec, value in zip(session_specs, values, strict=True):
             attributes = _series_attributes(spec, harness, proj, None, None, ident)
-            points.append(Point(spec.name, attributes, _ns(first), float(value)))
+            points.append(Point(spec.name, attributes, _ns(first), _stable(value)))
     return _merge_duplicates(points)
+
+
+VALUE_DECIMALS = 9
+"""Totals are sent to a billionth (of a dollar): a float sum depends on the order of its rows,
+and a store rebuilt from the same files once summed a cost to 0.11399999999999999 instead of
+0.114. A cumulative counter that drops, even by 1e-17, reads as a reset to Prometheus."""
+
+
+def _stable(value: float | int) -> float:
+    """A total that does not depend on the order its rows were summed in."""
+    return round(float(value), VALUE_DECIMALS)
 
 
 def _merge_duplicates(points: Iterable[Point]) -> list[Point]:
@@ -202,7 +213,10 @@ def _merge_duplicates(points: Iterable[Point]) -> list[Point]:
             merged[key] = point
         else:
             merged[key] = Point(
-                point.metric, point.attributes, min(seen.start_ns, point.start_ns), seen.value + point.value
+                point.metric,
+                point.attributes,
+                min(seen.start_ns, point.start_ns),
+                _stable(seen.value + point.value),
             )
     return list(merged.values())
 

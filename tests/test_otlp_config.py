@@ -187,3 +187,38 @@ def test_grafana_dashboard_queries_only_exported_metrics() -> None:
         "agent_project_name",
         "gen_ai_provider_name",
     }
+
+
+def test_exported_totals_do_not_depend_on_the_order_rows_were_summed(tmp_path: Path) -> None:
+    """0.1 + 0.2 + 0.3 is 0.6000000000000001 one way and 0.6 the other; a store rebuilt in
+    another order must not send a cumulative counter that drops by 1e-17 (a reset to Prometheus)."""
+    from datetime import datetime
+
+    from agent_usage.records import UsageEvent
+
+    def events(costs: list[float]) -> list[UsageEvent]:
+        return [
+            UsageEvent(
+                f"cc:{cost}",
+                datetime(2026, 3, 1, 9, i),
+                "claude-code",
+                "s",
+                "claude-sonnet-4-5",
+                input_tokens=1,
+                cost_reported_usd=cost,
+                provider="anthropic",
+                source_path="/a",
+            )
+            for i, cost in enumerate(costs)
+        ]
+
+    ident = Identity(user="u", machine="m", resource_attributes={})
+    totals = []
+    for name, costs in (("forward", [0.1, 0.2, 0.3]), ("backward", [0.3, 0.2, 0.1])):
+        with store.connect(tmp_path / f"{name}.duckdb") as con:
+            store.write_batch(con, [store.encode_events(events(costs))], [], [])
+            raw = con.execute("SELECT sum(cost_reported_usd) FROM events").fetchone()[0]
+            points = metrics.current_points(con, ident, Privacy())
+        totals.append((raw, [p.value for p in points if p.metric == "agent.cost.usage"]))
+    assert totals[0][0] != totals[1][0]  # the raw float sums really differ
+    assert totals[0][1] == totals[1][1] == [0.6]
