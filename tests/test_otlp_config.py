@@ -190,8 +190,10 @@ def test_grafana_dashboard_queries_only_exported_metrics() -> None:
 
 
 def test_exported_totals_do_not_depend_on_the_order_rows_were_summed(tmp_path: Path) -> None:
-    """0.1 + 0.2 + 0.3 is 0.6000000000000001 one way and 0.6 the other; a store rebuilt in
-    another order must not send a cumulative counter that drops by 1e-17 (a reset to Prometheus)."""
+    """0.1 + 0.2 + 0.3 is 0.6000000000000001 one way and 0.6 the other, and DuckDB does not
+    promise an order; a store rebuilt from the same events must never send a cumulative counter
+    that drops by 1e-17 (a reset to Prometheus). Ten costs of 0.1 sum to 0.9999999999999999 in
+    any order, which pins that the exported value is rounded and not the raw float sum."""
     from datetime import datetime
 
     from agent_usage.records import UsageEvent
@@ -199,7 +201,7 @@ def test_exported_totals_do_not_depend_on_the_order_rows_were_summed(tmp_path: P
     def events(costs: list[float]) -> list[UsageEvent]:
         return [
             UsageEvent(
-                f"cc:{cost}",
+                f"cc:{i}",
                 datetime(2026, 3, 1, 9, i),
                 "claude-code",
                 "s",
@@ -213,12 +215,15 @@ def test_exported_totals_do_not_depend_on_the_order_rows_were_summed(tmp_path: P
         ]
 
     ident = Identity(user="u", machine="m", resource_attributes={})
-    totals = []
-    for name, costs in (("forward", [0.1, 0.2, 0.3]), ("backward", [0.3, 0.2, 0.1])):
+    raw_sums: dict[str, float] = {}
+    exported: dict[str, list[float]] = {}
+    stores = {"forward": [0.1, 0.2, 0.3], "backward": [0.3, 0.2, 0.1], "tenths": [0.1] * 10}
+    for name, costs in stores.items():
         with store.connect(tmp_path / f"{name}.duckdb") as con:
             store.write_batch(con, [store.encode_events(events(costs))], [], [])
-            raw = con.execute("SELECT sum(cost_reported_usd) FROM events").fetchone()[0]
+            raw_sums[name] = con.execute("SELECT sum(cost_reported_usd) FROM events").fetchone()[0]
             points = metrics.current_points(con, ident, Privacy())
-        totals.append((raw, [p.value for p in points if p.metric == "agent.cost.usage"]))
-    assert totals[0][0] != totals[1][0]  # the raw float sums really differ
-    assert totals[0][1] == totals[1][1] == [0.6]
+        exported[name] = [p.value for p in points if p.metric == "agent.cost.usage"]
+    assert raw_sums["tenths"] != 1.0  # the raw float sum really is off
+    assert exported["tenths"] == [1.0]
+    assert exported["forward"] == exported["backward"] == [0.6]
