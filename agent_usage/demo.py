@@ -22,6 +22,10 @@ CLAUDE_MODELS = (("claude-opus-4-7", 0.55), ("claude-sonnet-4-6", 0.35), ("claud
 CODEX_MODELS = (("gpt-5.3-codex", 0.7), ("gpt-5.1-codex-mini", 0.3))
 GEMINI_MODELS = (("gemini-2.5-pro", 0.6), ("gemini-3-flash-preview", 0.4))
 PI_MODELS = (("anthropic", "claude-sonnet-4-5", 0.6), ("openai", "gpt-5", 0.4))
+FIRST_HOUR = 7
+"""Sessions start between 07:00 and 21:59 UTC."""
+LONGEST_SESSION = timedelta(hours=2)
+"""A demo session (up to 14 turns of up to 5 minutes, plus subagents) ends within this."""
 FILLER = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
 
 
@@ -345,6 +349,15 @@ class _Generator:
                     self.out.line(handle, entry)
 
 
+def _fold_before(start: datetime, latest: datetime) -> datetime:
+    """`start` moved into the part of its day's working hours that is already over.
+
+    No random draw: the rest of the history stays what the seed makes it.
+    """
+    first = start.replace(hour=FIRST_HOUR, minute=0, second=0)
+    return first + (start - first) % (latest - first + timedelta(seconds=1))
+
+
 def _codex_usage(values: list[int]) -> dict[str, int]:
     return {
         "input_tokens": values[0],
@@ -362,13 +375,24 @@ def generate(
     sessions_per_day: int = 4,
     seed: int = 7,
     end: date | None = None,
+    now: datetime | None = None,
     tool_output_bytes: int = 1_500,
     target_bytes: int | None = None,
 ) -> DemoCorpus:
-    """Write a history of `days` days ending `end` (default today), or until `target_bytes`."""
+    """Write a history of `days` days ending on `end`, or until `target_bytes`.
+
+    Without `end` the history ends before `now` (naive UTC, default the clock): a demo run at
+    01:00 shows no session from later that day, and before the working day starts the last
+    day is yesterday.
+    """
     rng = random.Random(seed)
     gen = _Generator(root, rng, tool_output_bytes)
-    last_day = end or datetime.now(UTC).date()
+    latest: datetime | None = None  # no session may start after this
+    if end is not None:
+        last_day = end
+    else:
+        latest = (now or datetime.now(UTC).replace(tzinfo=None)) - LONGEST_SESSION
+        last_day = latest.date() if latest.hour >= FIRST_HOUR else latest.date() - timedelta(days=1)
     writers = (gen.claude_session, gen.claude_session, gen.codex_session, gen.gemini_session, gen.pi_session)
     round_no, session_no = 0, 0
     while True:
@@ -381,11 +405,12 @@ def generate(
                     day.year,
                     day.month,
                     day.day,
-                    rng.randint(7, 21),
+                    rng.randint(FIRST_HOUR, 21),
                     rng.randint(0, 59),
                     rng.randint(0, 59),
-                    tzinfo=UTC,
-                ).replace(tzinfo=None)
+                )
+                if latest is not None and start > latest:
+                    start = _fold_before(start, latest)
                 writer = writers[session_no % len(writers)]  # every harness appears, Claude most
                 session_no += 1
                 writer(start, rng.choice(PROJECTS), rng.randint(3, 14))
