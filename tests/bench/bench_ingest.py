@@ -13,7 +13,8 @@ and prints, each with the child's own peak RSS (os.wait4):
   in-process ingest of only those files that the TUI and `watch` run on a watcher event;
 - `report daily --json --no-ingest` on a store of a million events (bench_report's filler);
 - start-up (`--help`) and whether `report` imports textual or opentelemetry;
-- ccusage (`daily --offline --json`) on the same files when it can run here, with ratios.
+- ccusage (`daily --offline --json`) on the same files, all four harnesses, when it can run
+  here, with ratios, and its tokens per agent next to ours per harness (same work done).
 Asserts nothing, so CI never depends on the machine's load.
 """
 
@@ -71,7 +72,7 @@ def append_claude_turns(claude_root: Path, turns: int = 100, files: int = 10) ->
         last["requestId"] = f"req_bench_{uuid.uuid4().hex}"
         last["message"]["id"] = f"msg_bench_{uuid.uuid4().hex}"
         with session.open("a") as handle:
-            handle.write(json.dumps(last) + "\n")
+            handle.write(json.dumps(last, separators=(",", ":")) + "\n")  # compact, as Claude Code writes
     return {os.path.realpath(session) for session in sessions}
 
 
@@ -85,16 +86,57 @@ def ccusage_command(explicit: str | None) -> list[str] | None:
     return None
 
 
+def ccusage_env(corpus_env: dict[str, str]) -> dict[str, str]:
+    """The corpus roots under ccusage's own variable names, so it reads all four harnesses.
+
+    ccusage takes Gemini's `tmp` folder and pi's `sessions` folder, not the homes our
+    variables name; without these it silently reads only Claude and Codex (and looked 25%
+    faster than it is).
+    """
+    return {
+        **corpus_env,
+        "GEMINI_DATA_DIR": str(Path(corpus_env["GEMINI_CLI_HOME"]) / ".gemini" / "tmp"),
+        "PI_AGENT_DIR": str(Path(corpus_env["PI_CODING_AGENT_DIR"]) / "sessions"),
+    }
+
+
 def run_ccusage(command: list[str] | None, env: dict[str, str]) -> dict[str, object]:
     if command is None:
         return {"ccusage": "not available (no ccusage and no npx)"}
     args = [*command, "daily", "--offline", "--json"]
-    probe = subprocess.run(args, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
+    probe = subprocess.run(
+        [*args, "--by-agent"], env={**os.environ, **env}, capture_output=True, text=True, timeout=600
+    )
     if probe.returncode != 0:
         return {"ccusage": f"could not run: {(probe.stderr or probe.stdout).strip().splitlines()[:1]}"}
     seconds, rss = best(args, env)
-    totals = json.loads(probe.stdout).get("totals", {})
-    return {"ccusage_daily_s": round(seconds, 2), "ccusage_peak_rss_mb": round(rss), "ccusage_totals": totals}
+    document = json.loads(probe.stdout)
+    tokens: dict[str, int] = {}
+    for day in document.get("daily", []):
+        for agent in day.get("agents") or []:
+            tokens[agent["agent"]] = tokens.get(agent["agent"], 0) + int(agent.get("totalTokens", 0))
+    return {
+        "ccusage_daily_s": round(seconds, 2),
+        "ccusage_peak_rss_mb": round(rss),
+        "ccusage_total_cost_usd": round(float(document.get("totals", {}).get("totalCost", 0.0)), 2),
+        "ccusage_tokens_by_agent": dict(sorted(tokens.items())),
+    }
+
+
+def our_totals(env: dict[str, str], db: str) -> dict[str, object]:
+    """Our cost and tokens per harness, to print next to ccusage's: both must have read the same files."""
+    out = subprocess.run(
+        [*CLI, "report", "harness", "--json", "--no-ingest", "--db", db],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    document = json.loads(out.stdout)
+    return {
+        "total_cost_usd": round(float(document["totals"]["cost_usd"]), 2),
+        "tokens_by_harness": {row["key"]: row["total_tokens"] for row in document["rows"]},
+    }
 
 
 def imports_of_report(env: dict[str, str], db: str) -> list[str]:
@@ -195,7 +237,8 @@ def main() -> None:
     figures["startup_help_s"] = round(startup, 2)
     figures["report_imports_heavy_modules"] = imports_of_report(env, db)
 
-    figures.update(run_ccusage(ccusage_command(args.ccusage), corpus_env))
+    figures.update(our_totals(env, db))
+    figures.update(run_ccusage(ccusage_command(args.ccusage), ccusage_env(corpus_env)))
     if "ccusage_daily_s" in figures:
         cc = float(figures["ccusage_daily_s"])  # type: ignore[arg-type]
         figures["ratio_cold_ingest_vs_ccusage"] = round(cold / cc, 2)
