@@ -1,7 +1,8 @@
 """Rich renderables for every report view; the layout adapts to the terminal width.
 
-At 110 columns and more, every token column with full counts; below, the compact layout:
-counts like `1.2M`, no cache columns (they stay in the total), short labels.
+At 110 columns and more, every token column with full counts, and on calendar views a Models
+column once it is wide enough for the longest name; below, the compact layout: counts like
+`1.2M`, no cache columns (they stay in the total), short labels.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -88,6 +90,22 @@ def _cost_column(table: Table, total: UsageRow, compact: bool) -> None:
     table.add_column("Cost (USD)", justify="right", no_wrap=True, footer=footer)
 
 
+def _room_for_models(report: Report, columns: list[tuple[str, str]], width: int) -> bool:
+    """Whether a Models column beside the other columns of the full layout is at least as
+    wide as the longest model name and its comma, so Rich wraps lists between names and never
+    folds a name in the middle (`claude-sonnet-4-` / `6`)."""
+    rows = [report.totals, *report.rows]
+    fixed = [
+        [VIEW_LABELS[report.view], "Total", *(row.key for row in report.rows)],
+        *([label, *(tokens(getattr(row, attr)) for row in rows)] for label, attr in columns),
+        ["Cost (USD)", *(money(row.cost_usd, row.unpriced_models) for row in rows)],
+    ]
+    # the full layout draws a rule before every column and after the last, and pads each by 1 + 1
+    used = 1 + sum(max(cell_len(cell) for cell in column) + 3 for column in fixed)
+    longest = max((len(model) + 1 for row in report.rows for model in row.models), default=0)
+    return width - used - 3 >= longest
+
+
 def usage_table(report: Report, width: int) -> Table:
     """Grouped usage with token columns, cost, a totals row and optional per-model sub-rows."""
     compact = width < COMPACT_BELOW
@@ -106,13 +124,13 @@ def usage_table(report: Report, width: int) -> Table:
         ]
         if not compact:
             extra.insert(1, ("Project", lambda r: ", ".join(r.projects)))
-    elif report.view in ("daily", "weekly", "monthly") and not compact and report.breakdown is None:
+    columns = _token_columns(width)
+    calendar = report.view in ("daily", "weekly", "monthly") and report.breakdown is None
+    if calendar and not compact and _room_for_models(report, columns, width):
         extra = [("Models", lambda r: ", ".join(r.models))]
     for label, _ in extra:
-        table.add_column(
-            label, overflow="fold" if label == "Models" else "ellipsis", no_wrap=label != "Models"
-        )
-    columns = _token_columns(width)
+        models = label == "Models"
+        table.add_column(label, overflow="fold" if models else "ellipsis", no_wrap=not models)
     for label, attr in columns:
         table.add_column(label, justify="right", no_wrap=True, footer=tokens(getattr(total, attr), compact))
     _cost_column(table, total, compact)
