@@ -22,7 +22,7 @@ CLAUDE_MODELS = (("claude-opus-4-7", 0.55), ("claude-sonnet-4-6", 0.35), ("claud
 CODEX_MODELS = (("gpt-5.3-codex", 0.7), ("gpt-5.1-codex-mini", 0.3))
 GEMINI_MODELS = (("gemini-2.5-pro", 0.6), ("gemini-3-flash-preview", 0.4))
 PI_MODELS = (("anthropic", "claude-sonnet-4-5", 0.6), ("openai", "gpt-5", 0.4))
-FIRST_HOUR = 7
+FIRST_HOUR, LAST_HOUR = 7, 21
 """Sessions start between 07:00 and 21:59 UTC."""
 LONGEST_SESSION = timedelta(hours=2)
 """A demo session (up to 14 turns of up to 5 minutes, plus subagents) ends within this."""
@@ -405,7 +405,7 @@ def generate(
                     day.year,
                     day.month,
                     day.day,
-                    rng.randint(FIRST_HOUR, 21),
+                    rng.randint(FIRST_HOUR, LAST_HOUR),
                     rng.randint(0, 59),
                     rng.randint(0, 59),
                 )
