@@ -290,16 +290,27 @@ def encode_events(events: Sequence[UsageEvent]) -> bytes:
     return orjson.dumps(list(events))
 
 
-_column_spec: str | None = None
+_columns: dict[str, list[tuple[str, str]]] = {}
 
 
-def _staging_columns(con: duckdb.DuckDBPyConnection) -> str:
-    """The events table's columns as a read_json `columns` struct (looked up once per process)."""
-    global _column_spec
-    if _column_spec is None:
-        types = con.execute("DESCRIBE staging").fetchall()
-        _column_spec = "{" + ", ".join(f"'{row[0]}': '{row[1]}'" for row in types) + "}"
-    return _column_spec
+def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """(name, type) of a store table's columns, looked up once per process."""
+    if table not in _columns:
+        _columns[table] = [(row[0], row[1]) for row in con.execute(f"DESCRIBE {table}").fetchall()]
+    return _columns[table]
+
+
+def create_staging(con: duckdb.DuckDBPyConnection, name: str, like: str) -> None:
+    """An empty temp table with the columns of `like`, declared column by column.
+
+    Not `CREATE TABLE ... AS SELECT ... LIMIT 0`: in DuckDB 2.0.0, a table made that way inside
+    a transaction and then filled by a parallel `read_json` of about 120,000 rows or more
+    reads back empty, although `count(*)` reports every row. A batch that size then merged
+    nothing and called every row a duplicate (`import` of a 150,000-row CSV stored none).
+    Rows added with an appender vanish the same way.
+    """
+    columns = ", ".join(f'"{column}" {kind}' for column, kind in _column_types(con, like))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({columns})")
 
 
 def _load_staging(con: duckdb.DuckDBPyConnection, chunks: Sequence[bytes]) -> int:
@@ -311,7 +322,7 @@ def _load_staging(con: duckdb.DuckDBPyConnection, chunks: Sequence[bytes]) -> in
     parts = [chunk[1:-1] for chunk in chunks if len(chunk) > 2]
     if not parts:
         return 0
-    columns = _staging_columns(con)
+    columns = "{" + ", ".join(f"'{column}': '{kind}'" for column, kind in _column_types(con, "events")) + "}"
     handle, name = tempfile.mkstemp(prefix="agent-usage-batch-", suffix=".json")
     try:
         with os.fdopen(handle, "wb") as out:
@@ -343,7 +354,7 @@ def write_batch(
     try:
         if replace_paths:
             con.execute("DELETE FROM events WHERE source_path IN (SELECT unnest(?))", [list(replace_paths)])
-        con.execute("CREATE OR REPLACE TEMP TABLE staging AS SELECT * FROM events LIMIT 0")
+        create_staging(con, "staging", like="events")
         loaded = _load_staging(con, chunks)
         con.execute(
             """
@@ -386,7 +397,7 @@ def write_batch(
 def _upsert_files(con: duckdb.DuckDBPyConnection, files: Sequence[FileRecord]) -> None:
     if not files:
         return
-    con.execute("CREATE OR REPLACE TEMP TABLE files_staging AS SELECT * FROM files LIMIT 0")
+    create_staging(con, "files_staging", like="files")
     with con.appender("files_staging") as appender:
         appender.append_rows([(*_file_row(f), None) for f in files])
     con.execute(

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import duckdb
 import orjson
 
+from agent_usage import store
 from agent_usage.budgets import BudgetStatus
 from agent_usage.exporters.identity import Identity, Privacy
 from agent_usage.pricing import PRICE_JOIN_SQL, cost_for_mode
@@ -256,7 +257,7 @@ def remember(con: duckdb.DuckDBPyConnection, points: Sequence[Point], current_pr
     if not points:
         return
     con.execute("BEGIN")
-    con.execute("CREATE OR REPLACE TEMP TABLE accepted_series AS SELECT * FROM export_series LIMIT 0")
+    store.create_staging(con, "accepted_series", like="export_series")
     with con.appender("accepted_series") as appender:
         appender.append_rows([(p.metric, p.series, p.start_ns, p.value, current_profile) for p in points])
     con.execute("INSERT OR REPLACE INTO export_series SELECT * FROM accepted_series")
