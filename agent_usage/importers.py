@@ -31,7 +31,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -339,7 +339,8 @@ def _event(fmt: Format, fields: dict[str, Any], provider: str | None, path: str,
     )
     if event.total_tokens > MAX_TOKENS_PER_REQUEST * 1000:  # a bucket sums many requests
         raise RowError(f"absurd token count {event.total_tokens}")
-    return replace(event, rank=event.total_tokens)  # a later, fuller export of a bucket wins
+    event.rank = event.total_tokens  # a later, fuller export of a bucket wins
+    return event
 
 
 def import_file(
@@ -354,10 +355,11 @@ def import_file(
     fmt = detect(path, rows, forced_format)
     summary.format, summary.harness = fmt.name, fmt.harness
     events = []
+    source = str(path.resolve())
     for index, row in enumerate(rows, start=1):
         try:
             fmt.check(row)
-            events.append(_event(fmt, fmt.convert(row, provider), provider, str(path.resolve()), index))
+            events.append(_event(fmt, fmt.convert(row, provider), provider, source, index))
         except RowError as error:
             summary.skipped += 1
             if len(summary.problems) < 5:
