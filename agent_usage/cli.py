@@ -419,8 +419,12 @@ def insights(
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
     no_ingest: NoIngestOption = False,
 ) -> None:
-    """Adoption and habits (active days, streaks, weekly-active weeks, variety, harness share per
-    month) and provider concentration (spend share, HHI, a warning above warn_share)."""
+    """Adoption, habits and how concentrated your spend is on one provider.
+
+    Active days, streaks, weekly-active weeks, variety, harness share per month.
+
+    Spend share per provider and its HHI; a warning above `[concentration] warn_share`.
+    """
     from agent_usage import periods, store
     from agent_usage.insights import adoption, concentration
 
