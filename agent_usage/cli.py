@@ -423,7 +423,7 @@ def insights(
 
     Active days, streaks, weekly-active weeks, variety, harness share per month.
 
-    Spend share per provider and its HHI; a warning above `[concentration] warn_share`.
+    Spend share per provider and its HHI; a warning above `warn_share` in config.toml.
     """
     from agent_usage import periods, store
     from agent_usage.insights import adoption, concentration

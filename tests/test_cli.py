@@ -126,3 +126,13 @@ def test_tz_moves_day_boundaries_and_since_follows_the_zone() -> None:
     assert tokyo["filters"]["since"] == "2026-05-04T09:13:00Z"
     bad = run("report", "daily", "--no-ingest", "--tz", "Mars/Olympus", env=env)
     assert bad.returncode == 2 and "unknown time zone" in bad.stderr
+
+
+def test_every_command_summary_is_one_line_in_the_command_list() -> None:
+    """A docstring whose first paragraph wraps is printed with its hard line break."""
+    listing = run("--help", env={"COLUMNS": "250"}).stdout
+    rows = [line for line in listing.splitlines() if line.startswith("│ ") and "Commands" not in line]
+    commands = [row.split()[1] for row in rows if not row.startswith("│  ")]
+    assert "insights" in commands and "report" in commands
+    continuation = [row for row in rows if row.startswith("│  ") and row.strip("│ ")]
+    assert continuation == []
