@@ -113,7 +113,10 @@ def tui(
 
 
 @app.command()
-def ingest(db: DbOption = None, quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
+def ingest(
+    db: DbOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
+) -> None:
     """Read new usage from the agents' session files into the store."""
     db_path = _db(db)
     summary = _run_ingest(db_path, quiet=quiet)

@@ -136,3 +136,19 @@ def test_every_command_summary_is_one_line_in_the_command_list() -> None:
     assert "insights" in commands and "report" in commands
     continuation = [row for row in rows if row.startswith("│  ") and row.strip("│ ")]
     assert continuation == []
+
+
+def test_every_option_of_every_command_says_what_it_does() -> None:
+    import typer.main
+
+    from agent_usage.cli import app
+
+    silent: list[str] = []
+    stack = [("agent-usage", typer.main.get_command(app))]
+    while stack:
+        path, command = stack.pop()
+        silent += [
+            f"{path} --{p.name}" for p in command.params if p.param_type_name == "option" and not p.help
+        ]
+        stack += [(f"{path} {name}", sub) for name, sub in getattr(command, "commands", {}).items()]
+    assert silent == []
