@@ -102,9 +102,6 @@ def render_insights(adoption: Adoption, concentration: Concentration) -> Rendera
     providers = Table(
         title="Provider concentration",
         title_justify="left",
-        caption=f"HHI {concentration.hhi:,.0f} of 10,000 (warning when one provider holds"
-        f" {concentration.warn_share:.0%} or more)",
-        caption_justify="left",
         box=box.SIMPLE_HEAD,
     )
     for column in ("Provider", "Spend", "Share", "Requests"):
@@ -112,4 +109,10 @@ def render_insights(adoption: Adoption, concentration: Concentration) -> Rendera
     for p in concentration.providers:
         style = "bold yellow" if concentration.warning and p is concentration.top else ""
         providers.add_row(p.provider, money(p.cost_usd), f"{p.share:.0%}", f"{p.requests:,}", style=style)
-    return Group(habits, share, providers)
+    # a line of its own, not a caption: a caption wraps at the width of this narrow table
+    hhi = Text(
+        f"  HHI {concentration.hhi:,.0f} of 10,000 (warning when one provider holds"
+        f" {concentration.warn_share:.0%} or more)",
+        style="dim",
+    )
+    return Group(habits, share, providers, hhi)
