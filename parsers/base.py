@@ -7,7 +7,9 @@ A parser never touches the database: it turns the bytes of one session file into
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -111,10 +113,47 @@ def relative_parts(root: Path, path: str) -> tuple[str, ...] | None:
     return tuple(path[len(prefix) :].split(os.sep))
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _mend_surrogates(value: Any) -> Any:
+    """The same value with every lone UTF-16 surrogate in its strings made U+FFFD."""
+    if isinstance(value, str):
+        if _SURROGATE.search(value) is None:
+            return value
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_mend_surrogates(key): _mend_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mend_surrogates(item) for item in value]
+    return value
+
+
+def loads(raw: bytes) -> Any:
+    """Parse JSON with orjson, and also a document it refuses only for a lone surrogate.
+
+    Node's `JSON.stringify` writes a string cut inside an emoji as a lone `\\ud83d` escape.
+    That is valid JSON, and Claude Code and Gemini CLI histories hold such strings
+    (anthropics/claude-code#1832), but orjson rejects it: the line's billed usage, or a
+    whole legacy Gemini session, would be lost as "invalid JSON". Those documents (rare) are
+    parsed by the standard library instead, with the lone halves made U+FFFD so that no
+    unencodable string reaches the store. Anything else malformed raises as before.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        if "surrogate" not in str(error):
+            raise
+        try:
+            return _mend_surrogates(json.loads(raw))
+        except ValueError:
+            raise error from None
+
+
 def load_line(raw: bytes, offset: int, ctx: FileContext) -> dict[str, Any] | None:
     """Decode one JSON line; a malformed one is counted in `ctx.stats` and gives None."""
     try:
-        obj = orjson.loads(raw)
+        obj = loads(raw)
     except orjson.JSONDecodeError as error:
         ctx.stats.bad(f"byte {offset}", f"invalid JSON ({str(error).split(':')[0]})")
         return None

@@ -27,6 +27,7 @@ from agent_usage.parsers.base import (
     count,
     home_dir,
     load_line,
+    loads,
     parse_ts,
     project_name,
     relative_parts,
@@ -149,7 +150,7 @@ def _parse_legacy(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
     if not document.strip():
         return
     try:
-        doc = orjson.loads(document)
+        doc = loads(document)
     except orjson.JSONDecodeError as error:
         ctx.stats.bad("document", f"invalid JSON ({str(error).split(':')[0]})")
         return

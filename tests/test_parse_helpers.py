@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent_usage.parsers.base import parse_ts
+from agent_usage.parsers.base import loads, parse_ts
 
 
 def reference_parse(value: str) -> datetime | None:
@@ -61,3 +63,24 @@ def test_parse_ts_examples() -> None:
     assert parse_ts("2026-11-22T20:04:05+01:00Z") is None
     assert parse_ts(1_700_000_000_000) == datetime(2023, 11, 14, 22, 13, 20)  # epoch milliseconds
     assert parse_ts(True) is None and parse_ts(None) is None
+
+
+def test_loads_keeps_a_document_with_lone_surrogates_and_mends_them() -> None:
+    document = rb'{"text":"cut \ud83d","tail":["\ude00 x","\ud83d\ude00"],"\ud83d":{"n":1}}'
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(document)  # what every parser used to call
+    assert loads(document) == {"text": "cut \ufffd", "tail": ["\ufffd x", "\U0001f600"], "\ufffd": {"n": 1}}
+    orjson.dumps(loads(document))  # nothing unencodable is left for the store
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        (rb'{"text":"cut \ud83d"', "no low surrogate"),  # cut short as well: still malformed
+        (rb'{"n":1,}', "trailing comma"),
+        (b'{"text":"\xff"}', "utf-8"),
+    ],
+)
+def test_loads_still_refuses_what_is_not_json(document: bytes, reason: str) -> None:
+    with pytest.raises(orjson.JSONDecodeError, match=f"(?i){reason}"):
+        loads(document)
