@@ -5,6 +5,10 @@ network). A model's price history becomes one row per validity range, so an even
 priced by its own date; the 200k-token tier is a cliff on the request's total input, as
 genai-prices defines it. Unknown or empty-priced models get a row with NULL rates: their
 cost is NULL (shown as unpriced), never $0. Cost itself is computed in SQL (`COST_SQL`).
+
+Every row has a `standard` and a `fast` variant: a Claude request made in fast mode
+(`speed: "fast"`, stored as service tier `fast`) is priced at the model's fast-mode rates,
+which genai-prices lists for the models that offer it (2x to 6x); elsewhere both are equal.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,8 @@ from agent_usage.store import get_meta, set_meta
 BEGINNING = datetime(1970, 1, 1)
 END_OF_TIME = datetime(9999, 1, 1)
 RATE_KEYS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+VARIANTS = {"standard": None, "fast": {"speed": "fast"}}
+"""Price variant -> the genai-prices price context that selects its rates."""
 _OVERRIDE_KEYS = {*RATE_KEYS, "provider", "free"}
 
 
@@ -41,6 +47,7 @@ class PriceRow:
     rates: tuple[float | None, ...]
     tier_start: int | None = None
     tier_rates: tuple[float | None, ...] = (None,) * 5
+    variant: str = "standard"
 
     def as_tuple(self) -> tuple[Any, ...]:
         return (
@@ -53,6 +60,7 @@ class PriceRow:
             *self.rates,
             self.tier_start,
             *self.tier_rates,
+            self.variant,
         )
 
 
@@ -134,13 +142,13 @@ def _rows_from_model_price(
 
 
 def _boundaries(info: Any) -> list[datetime]:
-    """Start dates at which the model's price changes (from its conditional prices)."""
+    """Start dates at which the model's price changes (its conditional prices and variants)."""
     starts = {BEGINNING}
-    if isinstance(info.prices, list):
-        for conditional in info.prices:
-            start = getattr(conditional.constraint, "start_date", None)
-            if start is not None:
-                starts.add(datetime.combine(start, time()))
+    conditionals = [*(info.prices if isinstance(info.prices, list) else ()), *(info.price_variants or ())]
+    for conditional in conditionals:
+        start = getattr(conditional.constraint, "start_date", None)
+        if start is not None:
+            starts.add(datetime.combine(start, time()))
     return sorted(starts)
 
 
@@ -163,34 +171,45 @@ def _genai_rows(provider: str | None, model: str) -> list[PriceRow]:
     for index, start in enumerate(starts):
         end = starts[index + 1] if index + 1 < len(starts) else END_OF_TIME
         noon = datetime.combine(start.date(), time(12), UTC)
-        resolved = _rows_from_model_price(info.get_prices(noon))
-        if resolved is None:
+        standard = _rows_from_model_price(info.get_prices(noon))
+        if standard is None:
             continue
-        rates, tier_start, tier_rates = resolved
-        rows.append(
-            PriceRow(
-                provider,
-                model,
-                f"{matched_provider.id}/{info.id}",
-                "genai-prices",
-                start,
-                end,
-                rates,
-                tier_start,
-                tier_rates,
+        for variant, context in VARIANTS.items():
+            resolved = _rows_from_model_price(info.get_prices(noon, context)) if context else None
+            rates, tier_start, tier_rates = resolved or standard
+            rows.append(
+                PriceRow(
+                    provider,
+                    model,
+                    f"{matched_provider.id}/{info.id}",
+                    "genai-prices",
+                    start,
+                    end,
+                    rates,
+                    tier_start,
+                    tier_rates,
+                    variant,
+                )
             )
-        )
     return rows
 
 
+def _in_every_variant(row: PriceRow) -> list[PriceRow]:
+    return [replace(row, variant=variant) for variant in VARIANTS]
+
+
 def resolve(provider: str | None, model: str, overrides: dict[str, dict[str, Any]]) -> list[PriceRow]:
-    """All price rows for one model; a single NULL-rate row when the model is unknown."""
+    """All price rows for one model, in every variant; NULL-rate rows when it is unknown.
+
+    An override's rates hold in fast mode too: the user priced the model, not its modes.
+    """
     for name, entry in overrides.items():
         wanted_provider = entry.get("provider")
         if fnmatch.fnmatchcase(model.lower(), name.lower()) and wanted_provider in (None, provider):
-            return [_override_row(provider, model, name, entry)]
+            return _in_every_variant(_override_row(provider, model, name, entry))
     rows = _genai_rows(provider, model) if model not in ("unknown", "<synthetic>") else []
-    return rows or [PriceRow(provider, model, None, "unknown", BEGINNING, END_OF_TIME, (None,) * 5)]
+    unknown = PriceRow(provider, model, None, "unknown", BEGINNING, END_OF_TIME, (None,) * 5)
+    return rows or _in_every_variant(unknown)
 
 
 def _prices_version(overrides_path: Path | None) -> str:
@@ -257,6 +276,7 @@ def component_cost_sql(token_column: str, rate_key: str) -> str:
 PRICE_JOIN_SQL = """
     LEFT JOIN prices p ON p.model = e.model AND p.provider IS NOT DISTINCT FROM e.provider
         AND e.ts >= p.valid_from AND e.ts < p.valid_to
+        AND p.variant = CASE WHEN e.service_tier = 'fast' THEN 'fast' ELSE 'standard' END
 """
 
 COST_MODES = ("auto", "calculate", "display")

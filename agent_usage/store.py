@@ -108,6 +108,16 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "m004_price_variants",
+        # every price row gets a `fast` twin (Claude's fast mode); the copies keep events
+        # priced until the next refresh, which the dropped version re-resolves with real rates
+        """
+        ALTER TABLE prices ADD COLUMN variant VARCHAR DEFAULT 'standard';
+        INSERT INTO prices SELECT * REPLACE ('fast' AS variant) FROM prices;
+        DELETE FROM meta WHERE key = 'prices_version';
+        """,
+    ),
 )
 
 
@@ -189,6 +199,10 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         _prepare_location(path)
         created = not path.exists()
     con = _open(path, read_only)
+    if read_only and _behind(con):
+        con.close()
+        _upgrade(path)
+        con = _open(path, read_only)
     try:
         if not read_only:
             if created:
@@ -198,6 +212,30 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         yield con
     finally:
         con.close()
+
+
+def _behind(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the store misses migrations: an older version wrote it."""
+    try:
+        done = {row[0] for row in con.execute("SELECT name FROM _migrations").fetchall()}
+    except duckdb.CatalogException:
+        return True
+    return any(name not in done for name, _ in MIGRATIONS)
+
+
+def _upgrade(path: Path) -> None:
+    """Migrate a store before a read-only open (a report right after an upgrade): the
+    queries need the current schema."""
+    try:
+        with connect(path):
+            pass
+    except DatabaseBusyError:
+        raise
+    except StoreError as error:
+        raise StoreError(
+            f"{path}: written by an older agent-usage and cannot be upgraded here ({error.message})",
+            hint="open it once where the file is writable, or run `agent-usage rebuild`",
+        ) from error
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +26,8 @@ MODELS = [
     ("openai", "gpt-5"),
     ("google", "gemini-2.5-pro"),
     ("google", "gemini-3-flash-preview"),
+    ("anthropic", "claude-opus-4-8"),  # has fast-mode rates
+    ("anthropic", "claude-opus-5"),
 ]
 
 
@@ -40,6 +46,7 @@ def _event(i: int, provider: str, model: str, rng: random.Random) -> UsageEvent:
         cache_write_5m_tokens=cw,
         cache_write_1h_tokens=rng.randint(0, 2_000) if cw else 0,
         output_tokens=rng.randint(1, 4_000),
+        service_tier="fast" if provider == "anthropic" and rng.random() < 0.4 else None,
     )
 
 
@@ -69,6 +76,7 @@ def test_sql_cost_matches_calc_price(tmp_path: Path) -> None:
             event.model,
             provider_id=event.provider,
             genai_request_timestamp=event.ts.replace(tzinfo=UTC),
+            price_context={"speed": "fast"} if event.service_tier == "fast" else None,
         ).total_price
         assert got[event.event_key] == pytest.approx(float(oracle), rel=1e-9, abs=1e-12), event
 
@@ -100,3 +108,34 @@ def test_override_file_errors_name_the_file(tmp_path: Path) -> None:
     bad.write_text('[models."x"]\ninput = 1\ncolour = "red"\n')
     with pytest.raises(ConfigError, match=f"{bad}: models.x: unknown keys"):
         pricing.load_overrides(bad)
+
+
+def test_a_store_from_before_fast_mode_pricing_upgrades_on_a_read_only_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report right after an upgrade opens the old store read-only: it is migrated first, its
+    fast-mode request keeps a price, and the next ingest prices it at the fast rate."""
+    db = tmp_path / "old.duckdb"
+    fast = UsageEvent(
+        "cc:m:r", datetime(2026, 11, 2, 9), "claude-code", "s", "claude-opus-4-8",
+        provider="anthropic", input_tokens=1_000_000, service_tier="fast",
+    )  # fmt: skip
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:3])  # the schema as 2026-11-22 wrote it
+        with store.connect(db) as con:
+            store.write_batch(con, [store.encode_events([fast])], [], [])
+            for row in pricing.resolve("anthropic", "claude-opus-4-8", {}):
+                if row.variant == "standard":
+                    old_row = row.as_tuple()[:-1]  # no variant column yet
+                    con.execute(f"INSERT INTO prices VALUES ({', '.join('?' * len(old_row))})", list(old_row))
+            store.set_meta(con, "prices_version", "an older version")
+    env = {**os.environ, "HOME": str(tmp_path), "AGENT_USAGE_HOME": str(tmp_path / "au"), "TZ": "UTC"}
+
+    def cost(*flags: str) -> float:
+        report = [sys.executable, "-m", "agent_usage", "report", "monthly", "--json", "--db", str(db)]
+        result = subprocess.run([*report, *flags], capture_output=True, text=True, env=env, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["totals"]["cost_usd"]
+
+    assert cost("--no-ingest") == pytest.approx(5.0)  # migrated; the fast twin holds the old rate
+    assert cost() == pytest.approx(10.0)  # the ingest re-priced every row: fast mode is $10/M input
