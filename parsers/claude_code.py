@@ -7,13 +7,17 @@ Traps handled here (see docs/harnesses.md):
 - subagent files (`<session>/subagents/**/agent-*.jsonl`, legacy flat `agent-*.jsonl`)
   are real usage attributed to their parent session; `journal.jsonl` is not a transcript;
 - 5m/1h cache writes come from `usage.cache_creation` when present;
-- `<synthetic>` notices carry no usage; null token fields from gateways count as 0.
+- `<synthetic>` notices carry no usage; null token fields from gateways count as 0;
+- an answer that consulted the advisor tool lists the advisor model's calls in
+  `usage.iterations` (`advisor_message`), outside its own usage: each becomes an event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from agent_usage.parsers.base import (
     FileContext,
@@ -123,16 +127,7 @@ def parse(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
             ctx.stats.bad(f"byte {offset}", "assistant line without a valid timestamp")
             continue
 
-        input_tokens = count(usage.get("input_tokens"))
-        cache_read = count(usage.get("cache_read_input_tokens"))
-        output = count(usage.get("output_tokens"))
-        write_5m, write_1h = count(usage.get("cache_creation_input_tokens")), 0
-        split = usage.get("cache_creation")
-        if isinstance(split, dict):
-            split_5m = count(split.get("ephemeral_5m_input_tokens"))
-            split_1h = count(split.get("ephemeral_1h_input_tokens"))
-            if split_5m + split_1h > 0:
-                write_5m, write_1h = split_5m, split_1h
+        input_tokens, cache_read, write_5m, write_1h, output = _buckets(usage)
         details = usage.get("output_tokens_details")
         reasoning = count(details.get("thinking_tokens")) if isinstance(details, dict) else 0
 
@@ -150,7 +145,7 @@ def parse(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
         cwd = text(obj.get("cwd"))
         branch = text(obj.get("gitBranch"))
         speed = text(usage.get("speed"))
-        yield UsageEvent(
+        event = UsageEvent(
             event_key=key,
             ts=ts,
             harness=HARNESS,
@@ -176,4 +171,58 @@ def parse(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
             rank=min(output, 10**6) * 10**12 + min(total, 10**12 - 1),
             source_path=path_text,
             source_offset=offset,
+        )
+        yield event
+        iterations = usage.get("iterations")
+        if iterations:
+            yield from _advisor_events(iterations, event)
+
+
+def _buckets(usage: dict[str, Any]) -> tuple[int, int, int, int, int]:
+    """(input, cache read, 5m cache write, 1h cache write, output) of a usage object."""
+    write_5m, write_1h = count(usage.get("cache_creation_input_tokens")), 0
+    split = usage.get("cache_creation")
+    if isinstance(split, dict):
+        split_5m = count(split.get("ephemeral_5m_input_tokens"))
+        split_1h = count(split.get("ephemeral_1h_input_tokens"))
+        if split_5m + split_1h > 0:
+            write_5m, write_1h = split_5m, split_1h
+    return (
+        count(usage.get("input_tokens")),
+        count(usage.get("cache_read_input_tokens")),
+        write_5m,
+        write_1h,
+        count(usage.get("output_tokens")),
+    )
+
+
+def _advisor_events(iterations: Any, answer: UsageEvent) -> Iterator[UsageEvent]:
+    """The advisor model's requests inside one answer, as events of their own.
+
+    With the advisor tool, `usage.iterations` lists each model call of the answer; the
+    `advisor_message` entries carry their own model and tokens, and the answer's top-level
+    usage leaves them out. Their keys derive from the answer's, so copies collapse the same way.
+    """
+    if not isinstance(iterations, list):
+        return
+    for index, item in enumerate(iterations):
+        if not isinstance(item, dict) or item.get("type") != "advisor_message":
+            continue
+        model = text(item.get("model")) or "unknown"
+        input_tokens, cache_read, write_5m, write_1h, output = _buckets(item)
+        total = input_tokens + cache_read + write_5m + write_1h + output
+        yield replace(
+            answer,
+            event_key=f"{answer.event_key}:advisor:{index}",
+            model=model,
+            provider=_provider_for(model),
+            input_tokens=input_tokens,
+            cache_read_tokens=cache_read,
+            cache_write_5m_tokens=write_5m,
+            cache_write_1h_tokens=write_1h,
+            output_tokens=output,
+            reasoning_tokens=0,
+            cost_reported_usd=None,
+            service_tier=None,
+            rank=min(output, 10**6) * 10**12 + min(total, 10**12 - 1),
         )
