@@ -130,22 +130,25 @@ def _mend_surrogates(value: Any) -> Any:
 
 
 def loads(raw: bytes) -> Any:
-    """Parse JSON with orjson, and also a document it refuses only for a lone surrogate.
+    """Parse JSON with orjson, and also the two kinds of line it refuses that are whole.
 
-    Node's `JSON.stringify` writes a string cut inside an emoji as a lone `\\ud83d` escape.
-    That is valid JSON, and Claude Code and Gemini CLI histories hold such strings
-    (anthropics/claude-code#1832), but orjson rejects it: the line's billed usage, or a
-    whole legacy Gemini session, would be lost as "invalid JSON". Those documents (rare) are
-    parsed by the standard library instead, with the lone halves made U+FFFD so that no
-    unencodable string reaches the store. Anything else malformed raises as before.
+    - A lone UTF-16 surrogate escape (`\\ud83d` alone): valid JSON, which Node's
+      `JSON.stringify` writes for a string cut inside an emoji. Claude Code and Gemini CLI
+      histories hold such strings (anthropics/claude-code#1832).
+    - Bytes that are not UTF-8 inside a string (a damaged file; read lossily, as tokscale does).
+
+    orjson rejects both, and the line's billed usage, or a whole legacy Gemini session, would
+    be lost as "invalid JSON". Such documents (rare) are parsed by the standard library from
+    the text decoded with U+FFFD for bad bytes, and lone surrogates become U+FFFD too, so no
+    unencodable string reaches the store. Anything else malformed raises orjson's error.
     """
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        if "surrogate" not in str(error):
+        if "surrogate" not in str(error) and "UTF-8" not in str(error):
             raise
         try:
-            return _mend_surrogates(json.loads(raw))
+            return _mend_surrogates(json.loads(raw.decode("utf-8", "replace")))
         except ValueError:
             raise error from None
 

@@ -8,6 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# The same examples on every run, so the README's test command (and CI) cannot fail by the
+# luck of the draw; `HYPOTHESIS_PROFILE=explore` draws new ones, and more, to look for bugs.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

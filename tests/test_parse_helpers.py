@@ -73,12 +73,20 @@ def test_loads_keeps_a_document_with_lone_surrogates_and_mends_them() -> None:
     orjson.dumps(loads(document))  # nothing unencodable is left for the store
 
 
+def test_loads_reads_a_line_with_bytes_that_are_not_utf8_in_a_string() -> None:
+    assert loads(b'{"text":"ok \xff\xfe","usage":{"output_tokens":7}}') == {
+        "text": "ok \ufffd\ufffd",
+        "usage": {"output_tokens": 7},
+    }
+
+
 @pytest.mark.parametrize(
     ("document", "reason"),
     [
         (rb'{"text":"cut \ud83d"', "no low surrogate"),  # cut short as well: still malformed
         (rb'{"n":1,}', "trailing comma"),
-        (b'{"text":"\xff"}', "utf-8"),
+        (b'{"text":"\xff"', "utf-8"),  # bad bytes and cut short
+        (b'{"n":1\xff}', "utf-8"),  # bad bytes outside a string
     ],
 )
 def test_loads_still_refuses_what_is_not_json(document: bytes, reason: str) -> None:
