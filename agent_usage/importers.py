@@ -8,8 +8,8 @@ twice. Only numbers, model, time and ids are read. Prompt and response columns (
 `messages` and `response`) are never looked at.
 
 - Anthropic usage report: `uncached_input_tokens`, `output_tokens`, optionally
-  `cache_read_input_tokens` and `cache_creation` (5m/1h). The Admin API's JSON pages and flat
-  CSV both work. Time from `starting_at`.
+  `cache_read_input_tokens`, `cache_creation` (5m/1h) and `server_tool_use.web_search_requests`
+  (priced per search). The Admin API's JSON pages and flat CSV both work. Time from `starting_at`.
 - OpenAI usage: `input_tokens` (includes cached), `input_cached_tokens`, `output_tokens`,
   `num_model_requests`. The JSON pages or CSV of the completions usage API. Time from
   `start_time` (unix seconds) or an ISO date.
@@ -129,6 +129,7 @@ def _time(row: Row, *names: str) -> datetime:
 
 def _anthropic(row: Row, provider: str | None) -> dict[str, Any]:
     creation = row.get("cache_creation") if isinstance(row.get("cache_creation"), dict) else {}
+    server_tools = row.get("server_tool_use") if isinstance(row.get("server_tool_use"), dict) else {}
     return {
         "ts": _time(row, "starting_at", "usage_date_utc", "date"),
         "model": _first(row, "model", "model_version") or "unknown",
@@ -139,6 +140,8 @@ def _anthropic(row: Row, provider: str | None) -> dict[str, Any]:
         "cache_write_1h_tokens": _number(creation, "ephemeral_1h_input_tokens")
         or _number(row, "cache_creation_1h_input_tokens"),
         "output_tokens": _number(row, "output_tokens"),
+        "web_search_requests": _number(server_tools, "web_search_requests")
+        or _number(row, "web_search_requests", "server_tool_use_web_search_requests"),
         "identity": (
             row.get("workspace_id"),
             row.get("api_key_id"),

@@ -6,6 +6,7 @@ priced by its own date; the 200k-token tier is a cliff on the request's total in
 genai-prices defines it. Unknown or empty-priced models get a row with NULL rates: their
 cost is NULL (shown as unpriced), never $0. Cost itself is computed in SQL (`COST_SQL`).
 
+Web searches a request ran are priced per search (genai-prices' `web_searches_kcount`).
 Every row has a `standard` and a `fast` variant: a Claude request made in fast mode
 (`speed: "fast"`, stored as service tier `fast`) is priced at the model's fast-mode rates,
 which genai-prices lists for the models that offer it (2x to 6x); elsewhere both are equal.
@@ -48,6 +49,8 @@ class PriceRow:
     tier_start: int | None = None
     tier_rates: tuple[float | None, ...] = (None,) * 5
     variant: str = "standard"
+    web_search: float | None = None
+    """USD per 1,000 server-side web searches (None: the model's searches are not priced)."""
 
     def as_tuple(self) -> tuple[Any, ...]:
         return (
@@ -61,6 +64,7 @@ class PriceRow:
             self.tier_start,
             *self.tier_rates,
             self.variant,
+            self.web_search,
         )
 
 
@@ -175,8 +179,10 @@ def _genai_rows(provider: str | None, model: str) -> list[PriceRow]:
         if standard is None:
             continue
         for variant, context in VARIANTS.items():
-            resolved = _rows_from_model_price(info.get_prices(noon, context)) if context else None
+            price = info.get_prices(noon, context)
+            resolved = _rows_from_model_price(price) if context else None
             rates, tier_start, tier_rates = resolved or standard
+            searches = price.web_searches_kcount
             rows.append(
                 PriceRow(
                     provider,
@@ -189,6 +195,7 @@ def _genai_rows(provider: str | None, model: str) -> list[PriceRow]:
                     tier_start,
                     tier_rates,
                     variant,
+                    float(searches) if searches is not None else None,
                 )
             )
     return rows
@@ -259,10 +266,12 @@ _TIERED = """p.tier_start IS NOT NULL AND e.input_tokens + e.cache_read_tokens
 
 COST_SQL = f"""
     CASE WHEN p.input IS NULL THEN NULL
-         WHEN {_TIERED} THEN ({_cost_expression("tier_")}) / 1e6
-         ELSE ({_cost_expression("")}) / 1e6 END
+         ELSE CASE WHEN {_TIERED} THEN ({_cost_expression("tier_")}) / 1e6
+                   ELSE ({_cost_expression("")}) / 1e6 END
+              + coalesce(e.web_search_requests * p.web_search / 1e3, 0) END
 """
-"""Calculated USD cost of event `e` priced by the matching `prices` row `p`."""
+"""Calculated USD cost of event `e` priced by the matching `prices` row `p`: its tokens, and
+its web searches at the per-search price (none where the model has no such price)."""
 
 
 def component_cost_sql(token_column: str, rate_key: str) -> str:

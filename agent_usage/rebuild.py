@@ -42,35 +42,44 @@ def _old_events(path: Path) -> int | None:
 
 
 def _carry_over(db_path: Path, backup: Path, prices_file: Path | None) -> int:
-    """Copy what only the old store knows into the new one; return the events kept."""
+    """Copy what only the old store knows into the new one; return the events kept.
+
+    The old store is attached as it is (an older version may have written it, without the
+    columns added since), so rows move by column name. Its alias derives from the new store's
+    own name: DuckDB names a database after its file, so a fixed alias such as `old` clashed
+    with a store file called `old.duckdb`.
+    """
     with store.connect(db_path) as con:
-        con.execute("ATTACH ? AS old (READ_ONLY)", [str(backup)])
+        row = con.execute("SELECT current_database()").fetchone()
+        alias = f"{row[0] if row else 'store'}_before_rebuild"
+        old = '"' + alias.replace('"', '""') + '"'
+        con.execute(f"ATTACH ? AS {old} (READ_ONLY)", [str(backup)])
         try:
             con.execute("BEGIN")
             kept = con.execute(
-                """
-                INSERT INTO events
-                SELECT o.* FROM old.events o
+                f"""
+                INSERT INTO events BY NAME
+                SELECT o.* FROM {old}.events o
                 WHERE o.source_path NOT IN (SELECT path FROM files)
                   AND o.event_key NOT IN (SELECT event_key FROM events)
                 """
             ).fetchone()
             tables = {
-                row[0]
-                for row in con.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'old'"
+                name
+                for (name,) in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]
                 ).fetchall()
             }
             if "export_series" in tables:
-                con.execute("INSERT OR REPLACE INTO export_series SELECT * FROM old.export_series")
+                con.execute(f"INSERT OR REPLACE INTO export_series SELECT * FROM {old}.export_series")
             if "exported_spans" in tables:
-                con.execute("INSERT INTO exported_spans SELECT * FROM old.exported_spans")
+                con.execute(f"INSERT INTO exported_spans SELECT * FROM {old}.exported_spans")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
         finally:
-            con.execute("DETACH old")
+            con.execute(f"DETACH {old}")
         pricing.refresh(con, prices_file)  # models only the kept rows use need prices too
     return int(kept[0]) if kept else 0
 

@@ -13,7 +13,8 @@ class UsageEvent:
     Billable input = input + cache_read + cache_write_5m + cache_write_1h; `output_tokens`
     includes reasoning, and `reasoning_tokens` is only the informational part of it.
     `rank` orders copies of the same `event_key`: the store keeps the copy with the highest
-    rank and the earliest timestamp.
+    rank and the earliest timestamp. `web_search_requests` are server-side web searches the
+    request ran (Claude), billed per search on top of the tokens.
     """
 
     event_key: str
@@ -41,6 +42,7 @@ class UsageEvent:
     rank: int = 0
     source_path: str = ""
     source_offset: int = 0
+    web_search_requests: int = 0
 
     @property
     def total_tokens(self) -> int:

@@ -118,6 +118,16 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         DELETE FROM meta WHERE key = 'prices_version';
         """,
     ),
+    (
+        "m005_web_searches",
+        # searches stored before this read as 0 (`rebuild` re-reads the files still on disk);
+        # the dropped version makes the next refresh fetch every model's per-search price
+        """
+        ALTER TABLE events ADD COLUMN web_search_requests BIGINT DEFAULT 0;
+        ALTER TABLE prices ADD COLUMN web_search DOUBLE;
+        DELETE FROM meta WHERE key = 'prices_version';
+        """,
+    ),
 )
 
 

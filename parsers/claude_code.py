@@ -6,7 +6,8 @@ Traps handled here (see docs/harnesses.md):
   (tie: largest total); resumed/forked files copy lines verbatim, and the key is global;
 - subagent files (`<session>/subagents/**/agent-*.jsonl`, legacy flat `agent-*.jsonl`)
   are real usage attributed to their parent session; `journal.jsonl` is not a transcript;
-- 5m/1h cache writes come from `usage.cache_creation` when present;
+- 5m/1h cache writes come from `usage.cache_creation` when present; web searches from
+  `usage.server_tool_use.web_search_requests` (billed per search);
 - `<synthetic>` notices carry no usage; null token fields from gateways count as 0;
 - an answer that consulted the advisor tool lists the advisor model's calls in
   `usage.iterations` (`advisor_message`), outside its own usage: each becomes an event.
@@ -145,6 +146,8 @@ def parse(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
         cwd = text(obj.get("cwd"))
         branch = text(obj.get("gitBranch"))
         speed = text(usage.get("speed"))
+        server_tools = usage.get("server_tool_use")
+        searches = count(server_tools.get("web_search_requests")) if isinstance(server_tools, dict) else 0
         event = UsageEvent(
             event_key=key,
             ts=ts,
@@ -171,6 +174,7 @@ def parse(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
             rank=min(output, 10**6) * 10**12 + min(total, 10**12 - 1),
             source_path=path_text,
             source_offset=offset,
+            web_search_requests=searches,
         )
         yield event
         iterations = usage.get("iterations")
@@ -225,4 +229,5 @@ def _advisor_events(iterations: Any, answer: UsageEvent) -> Iterator[UsageEvent]
             cost_reported_usd=None,
             service_tier=None,
             rank=min(output, 10**6) * 10**12 + min(total, 10**12 - 1),
+            web_search_requests=0,
         )

@@ -49,6 +49,10 @@ def test_each_format_imports_the_hand_worked_tokens(env: dict[str, str], name: s
         want["output"],
     )
     assert got.reasoning_tokens == want.get("reasoning", 0)
+    db = Path(env["AGENT_USAGE_HOME"]) / "data" / "usage.duckdb"
+    with store.connect(db, read_only=True) as con:
+        searches = con.execute("SELECT sum(web_search_requests) FROM events").fetchone()[0]
+    assert searches == want.get("web_searches", 0)
     assert f"{want.get('skipped', 0)} skipped" in result.stderr
     if "reported_cost" in want:
         assert got.cost_usd == pytest.approx(want["reported_cost"], abs=1e-12)

@@ -47,6 +47,7 @@ def _event(i: int, provider: str, model: str, rng: random.Random) -> UsageEvent:
         cache_write_1h_tokens=rng.randint(0, 2_000) if cw else 0,
         output_tokens=rng.randint(1, 4_000),
         service_tier="fast" if provider == "anthropic" and rng.random() < 0.4 else None,
+        web_search_requests=rng.choice([0, 0, 1, 7]),
     )
 
 
@@ -70,6 +71,7 @@ def test_sql_cost_matches_calc_price(tmp_path: Path) -> None:
             cache_write_tokens=writes,
             cache_write_1h_tokens=event.cache_write_1h_tokens,
             output_tokens=event.output_tokens,
+            web_searches=event.web_search_requests,
         )
         oracle = calc_price(
             usage,
@@ -123,10 +125,14 @@ def test_a_store_from_before_fast_mode_pricing_upgrades_on_a_read_only_report(
     with monkeypatch.context() as patch:
         patch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:3])  # the schema as 2026-11-22 wrote it
         with store.connect(db) as con:
-            store.write_batch(con, [store.encode_events([fast])], [], [])
+            old_columns = [c for c in store.EVENT_COLUMNS if c != "web_search_requests"]
+            con.execute(
+                f"INSERT INTO events ({', '.join(old_columns)}) VALUES ({', '.join('?' * len(old_columns))})",
+                [getattr(fast, column) for column in old_columns],
+            )
             for row in pricing.resolve("anthropic", "claude-opus-4-8", {}):
                 if row.variant == "standard":
-                    old_row = row.as_tuple()[:-1]  # no variant column yet
+                    old_row = row.as_tuple()[:-2]  # no variant or web search columns yet
                     con.execute(f"INSERT INTO prices VALUES ({', '.join('?' * len(old_row))})", list(old_row))
             store.set_meta(con, "prices_version", "an older version")
     env = {**os.environ, "HOME": str(tmp_path), "AGENT_USAGE_HOME": str(tmp_path / "au"), "TZ": "UTC"}

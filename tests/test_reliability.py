@@ -186,3 +186,33 @@ def test_a_folder_of_100k_files(tmp_path: Path, isolated_home: Path) -> None:
     with store.connect(db, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM files").fetchone()[0] == first.files_found
         assert con.execute("SELECT count(*) FROM events").fetchone()[0] == first.events_new > 0
+
+
+@pytest.mark.parametrize("name", ["usage.duckdb", "old.duckdb"])  # `old` was the attach alias
+def test_rebuild_carries_over_a_store_an_older_version_wrote(
+    tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Rebuild of a store from before the web search column keeps its rows, whatever the file's
+    name (DuckDB names a database after its file, and `old` was the attach alias)."""
+    db = tmp_path / name
+    columns = [c for c in store.EVENT_COLUMNS if c != "web_search_requests"]  # before m005
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:4])
+        with store.connect(db) as con:
+            con.execute(
+                f"INSERT INTO events ({', '.join(columns)}) SELECT 'imported:' || i,"
+                " TIMESTAMP '2026-11-01' + to_hours(i), 'imported', 's', 'gpt-5', 1000, 0, 0, 0, 10, 0,"
+                " NULL, 'openai', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, 0,"
+                " '/exports/usage.csv', i FROM range(3) t(i)"
+            )
+    env = {**os.environ, "HOME": str(isolated_home), "AGENT_USAGE_HOME": str(tmp_path / "au")}
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_usage", "rebuild", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 events (3 before); 3 kept from the old store" in result.stderr
+    with store.connect(db, read_only=True) as con:
+        assert con.execute("SELECT count(*), sum(web_search_requests) FROM events").fetchone() == (3, 0)
