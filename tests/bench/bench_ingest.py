@@ -77,6 +77,8 @@ def append_claude_turns(claude_root: Path, turns: int = 100, files: int = 10) ->
 
 
 def ccusage_command(explicit: str | None) -> list[str] | None:
+    if explicit == "none":
+        return None
     if explicit:
         return [explicit]
     if shutil.which("ccusage"):
@@ -102,7 +104,7 @@ def ccusage_env(corpus_env: dict[str, str]) -> dict[str, str]:
 
 def run_ccusage(command: list[str] | None, env: dict[str, str]) -> dict[str, object]:
     if command is None:
-        return {"ccusage": "not available (no ccusage and no npx)"}
+        return {"ccusage": "not run (--ccusage none, or no ccusage and no npx)"}
     args = [*command, "daily", "--offline", "--json"]
     probe = subprocess.run(
         [*args, "--by-agent"], env={**os.environ, **env}, capture_output=True, text=True, timeout=600
@@ -167,7 +169,9 @@ def main() -> None:
     )
     parser.add_argument("--size-mb", type=int, default=1000)
     parser.add_argument("--corpus", type=Path, default=None, help="reuse (or create) the corpus here")
-    parser.add_argument("--ccusage", default=None, help="path of a ccusage binary (default: PATH, then npx)")
+    parser.add_argument(
+        "--ccusage", default=None, help="path of a ccusage binary, or none (default: PATH, then npx)"
+    )
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the big-store report figure")
     parser.add_argument(
         "--cold-runs", type=int, default=1, help="cold ingests into fresh stores (prints min and max)"
