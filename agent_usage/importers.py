@@ -127,6 +127,16 @@ def _time(row: Row, *names: str) -> datetime:
     return parsed
 
 
+def _tier(row: Row) -> str | None:
+    """The price variant a usage row was billed under (batch, priority, flex), else None."""
+    batch = row.get("batch")
+    if batch is True or (isinstance(batch, str) and batch.strip().lower() == "true"):
+        return "batch"
+    tier = row.get("service_tier")
+    tier = tier.strip().lower() if isinstance(tier, str) else None
+    return tier if tier in ("batch", "priority", "flex") else None
+
+
 def _anthropic(row: Row, provider: str | None) -> dict[str, Any]:
     creation = row.get("cache_creation") if isinstance(row.get("cache_creation"), dict) else {}
     server_tools = row.get("server_tool_use") if isinstance(row.get("server_tool_use"), dict) else {}
@@ -142,6 +152,7 @@ def _anthropic(row: Row, provider: str | None) -> dict[str, Any]:
         "output_tokens": _number(row, "output_tokens"),
         "web_search_requests": _number(server_tools, "web_search_requests")
         or _number(row, "web_search_requests", "server_tool_use_web_search_requests"),
+        "service_tier": _tier(row),
         "identity": (
             row.get("workspace_id"),
             row.get("api_key_id"),
@@ -163,6 +174,7 @@ def _openai(row: Row, provider: str | None) -> dict[str, Any]:
         "input_tokens": total_input - cached,
         "cache_read_tokens": cached,
         "output_tokens": _number(row, "output_tokens", "n_generated_tokens_total"),
+        "service_tier": _tier(row),
         "identity": (row.get("project_id"), row.get("api_key_id"), row.get("user_id"), row.get("batch")),
         "session": row.get("project_id") or row.get("api_key_id") or "organization",
     }

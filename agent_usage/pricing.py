@@ -7,9 +7,10 @@ genai-prices defines it. Unknown or empty-priced models get a row with NULL rate
 cost is NULL (shown as unpriced), never $0. Cost itself is computed in SQL (`COST_SQL`).
 
 Web searches a request ran are priced per search (genai-prices' `web_searches_kcount`).
-Every row has a `standard` and a `fast` variant: a Claude request made in fast mode
-(`speed: "fast"`, stored as service tier `fast`) is priced at the model's fast-mode rates,
-which genai-prices lists for the models that offer it (2x to 6x); elsewhere both are equal.
+Every row exists once per price variant (`VARIANTS`), and an event joins the one its service
+tier names: Claude's fast mode (`speed: "fast"`), Codex's fast/priority and flex tiers, batch
+rows of an imported usage report. genai-prices lists those rates for the models that have
+them (fast: 2x to 6x, batch and flex: half); elsewhere a variant repeats the standard rates.
 """
 
 from __future__ import annotations
@@ -30,8 +31,14 @@ from agent_usage.store import get_meta, set_meta
 BEGINNING = datetime(1970, 1, 1)
 END_OF_TIME = datetime(9999, 1, 1)
 RATE_KEYS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
-VARIANTS = {"standard": None, "fast": {"speed": "fast"}}
-"""Price variant -> the genai-prices price context that selects its rates."""
+VARIANTS: dict[str, dict[str, str] | None] = {
+    "standard": None,
+    "fast": {"speed": "fast", "service_tier": "fast"},  # Claude fast mode; Codex fast (priority)
+    "priority": {"service_tier": "priority"},
+    "flex": {"service_tier": "flex"},
+    "batch": {"processing": "batch"},
+}
+"""Price variant (an event's `service_tier`) -> the genai-prices price context of its rates."""
 _OVERRIDE_KEYS = {*RATE_KEYS, "provider", "free"}
 
 
@@ -285,7 +292,8 @@ def component_cost_sql(token_column: str, rate_key: str) -> str:
 PRICE_JOIN_SQL = """
     LEFT JOIN prices p ON p.model = e.model AND p.provider IS NOT DISTINCT FROM e.provider
         AND e.ts >= p.valid_from AND e.ts < p.valid_to
-        AND p.variant = CASE WHEN e.service_tier = 'fast' THEN 'fast' ELSE 'standard' END
+        AND p.variant = CASE WHEN e.service_tier IN ('fast', 'priority', 'flex', 'batch')
+                             THEN e.service_tier ELSE 'standard' END
 """
 
 COST_MODES = ("auto", "calculate", "display")

@@ -110,11 +110,12 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "m004_price_variants",
-        # every price row gets a `fast` twin (Claude's fast mode); the copies keep events
-        # priced until the next refresh, which the dropped version re-resolves with real rates
+        # every price row gets a twin per service-tier variant (pricing.VARIANTS); the copies
+        # keep events priced until the next refresh re-resolves them with their real rates
         """
         ALTER TABLE prices ADD COLUMN variant VARCHAR DEFAULT 'standard';
-        INSERT INTO prices SELECT * REPLACE ('fast' AS variant) FROM prices;
+        INSERT INTO prices SELECT p.* REPLACE (v.name AS variant)
+            FROM prices p, (VALUES ('fast'), ('priority'), ('flex'), ('batch')) v(name);
         DELETE FROM meta WHERE key = 'prices_version';
         """,
     ),

@@ -9,7 +9,10 @@ Traps handled here (see docs/harnesses.md):
   whose UUIDv7 turn id is newer than the child's own id);
 - `input_tokens` includes `cached_input_tokens`; `output_tokens` includes reasoning;
 - the key is (own session id, cumulative total), so archived and `.zst` copies of one
-  session count once.
+  session count once;
+- `thread_settings_applied` (`/fast`) sets the service tier of the requests that follow:
+  fast/priority costs twice the standard rate. A tier set only in config.toml is not in the
+  file, so those requests are priced at the standard rate.
 """
 
 from __future__ import annotations
@@ -37,7 +40,15 @@ from agent_usage.records import UsageEvent
 
 HARNESS = "codex"
 ENV_VARS = ("CODEX_HOME",)
-NEEDLES = (b'"token_count"', b'"session_meta"', b'"turn_context"', b'"task_started"')
+NEEDLES = (
+    b'"token_count"',
+    b'"session_meta"',
+    b'"turn_context"',
+    b'"task_started"',
+    b'"thread_settings_applied"',
+)
+SERVICE_TIERS = {"fast": "fast", "priority": "priority", "flex": "flex"}
+"""Codex's service tier names -> ours (a price variant); `default` and anything else is standard."""
 
 Totals = tuple[int, int, int, int]
 """(input incl. cached, cached, output incl. reasoning, reasoning)."""
@@ -166,6 +177,15 @@ def _increment(info: dict[str, Any], previous: Totals | None) -> tuple[Totals, T
     return None
 
 
+def _on_settings(payload: dict[str, Any], ctx: FileContext) -> None:
+    """A settings change (`/fast`, `/model`) sets the service tier of the requests after it."""
+    settings = payload.get("thread_settings")
+    settings = settings if isinstance(settings, dict) else payload  # an older, flat shape
+    if "service_tier" in settings:
+        tier = settings.get("service_tier")
+        ctx.state["service_tier"] = SERVICE_TIERS.get(tier.strip().lower()) if isinstance(tier, str) else None
+
+
 def _on_token_count(payload: dict[str, Any], ts_raw: Any, offset: int, ctx: FileContext) -> UsageEvent | None:
     state = ctx.state
     info = payload.get("info")
@@ -210,6 +230,7 @@ def _on_token_count(payload: dict[str, Any], ts_raw: Any, offset: int, ctx: File
         project=project_name(state.get("cwd")),
         cwd=state.get("cwd"),
         git_branch=state.get("branch"),
+        service_tier=state.get("service_tier"),
         source_path=str(ctx.path),
         source_offset=offset,
     )
@@ -235,6 +256,8 @@ def parse(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
             event_type = payload.get("type")
             if event_type == "task_started":
                 ctx.state["replay"] = False
+            elif event_type == "thread_settings_applied":
+                _on_settings(payload, ctx)
             elif event_type == "token_count":
                 event = _on_token_count(payload, obj.get("timestamp"), offset, ctx)
                 if event is not None:

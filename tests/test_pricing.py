@@ -31,12 +31,25 @@ MODELS = [
 ]
 
 
+CONTEXTS = {  # what each stored service tier is billed as, in genai-prices' terms
+    "fast": {"speed": "fast", "service_tier": "fast"},
+    "priority": {"service_tier": "priority"},
+    "flex": {"service_tier": "flex"},
+    "batch": {"processing": "batch"},
+}
+TIERS = {
+    "anthropic": [None, None, "fast", "batch", "priority"],
+    "openai": [None, None, "fast", "priority", "flex", "batch"],
+    "google": [None, "batch", "flex"],
+}
+
+
 def _event(i: int, provider: str, model: str, rng: random.Random) -> UsageEvent:
     big = rng.random() < 0.3  # some requests over the 200k tier
     cw = rng.randint(0, 5_000) if provider == "anthropic" else 0
     return UsageEvent(
         event_key=f"k{i}",
-        ts=datetime(2026, rng.choice([1, 2, 4, 6]), rng.randint(1, 28), 12),
+        ts=datetime(2026, rng.choice([1, 2, 4, 6, 10, 11]), rng.randint(1, 28), 12),  # tier prices from 10-12
         harness="test",
         session_id="s",
         model=model,
@@ -46,7 +59,7 @@ def _event(i: int, provider: str, model: str, rng: random.Random) -> UsageEvent:
         cache_write_5m_tokens=cw,
         cache_write_1h_tokens=rng.randint(0, 2_000) if cw else 0,
         output_tokens=rng.randint(1, 4_000),
-        service_tier="fast" if provider == "anthropic" and rng.random() < 0.4 else None,
+        service_tier=rng.choice(TIERS[provider]),
         web_search_requests=rng.choice([0, 0, 1, 7]),
     )
 
@@ -78,7 +91,7 @@ def test_sql_cost_matches_calc_price(tmp_path: Path) -> None:
             event.model,
             provider_id=event.provider,
             genai_request_timestamp=event.ts.replace(tzinfo=UTC),
-            price_context={"speed": "fast"} if event.service_tier == "fast" else None,
+            price_context=CONTEXTS.get(event.service_tier or ""),
         ).total_price
         assert got[event.event_key] == pytest.approx(float(oracle), rel=1e-9, abs=1e-12), event
 
