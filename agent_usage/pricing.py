@@ -289,11 +289,11 @@ def component_cost_sql(token_column: str, rate_key: str) -> str:
          ELSE e.{token_column} * p.{rate_key} / 1e6 END"""
 
 
-PRICE_JOIN_SQL = """
+_TIERS = ", ".join(f"'{name}'" for name in VARIANTS if name != "standard")
+PRICE_JOIN_SQL = f"""
     LEFT JOIN prices p ON p.model = e.model AND p.provider IS NOT DISTINCT FROM e.provider
         AND e.ts >= p.valid_from AND e.ts < p.valid_to
-        AND p.variant = CASE WHEN e.service_tier IN ('fast', 'priority', 'flex', 'batch')
-                             THEN e.service_tier ELSE 'standard' END
+        AND p.variant = CASE WHEN e.service_tier IN ({_TIERS}) THEN e.service_tier ELSE 'standard' END
 """
 
 COST_MODES = ("auto", "calculate", "display")
