@@ -210,10 +210,19 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         _prepare_location(path)
         created = not path.exists()
     con = _open(path, read_only)
-    if read_only and _behind(con):
-        con.close()
-        _upgrade(path)
-        con = _open(path, read_only)
+    if read_only:
+        applied = _applied_migrations(con)
+        if applied is None and _has_tables(con):
+            con.close()
+            raise StoreError(
+                f"{path}: not an agent-usage store (a DuckDB file without its tables)",
+                hint="--db must name a store that `agent-usage ingest` made",
+            )
+        # (no tables at all: a store another thread is creating right now; read it as it is)
+        if applied is not None and any(name not in applied for name, _ in MIGRATIONS):
+            con.close()
+            _upgrade(path)
+            con = _open(path, read_only)
     try:
         if not read_only:
             if created:
@@ -225,13 +234,20 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         con.close()
 
 
-def _behind(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the store misses migrations: an older version wrote it."""
+def _applied_migrations(con: duckdb.DuckDBPyConnection) -> set[str] | None:
+    """The migrations the store records, or None for a DuckDB file that is no agent-usage
+    store: a read-only command must not add tables to a file someone else made."""
     try:
-        done = {row[0] for row in con.execute("SELECT name FROM _migrations").fetchall()}
+        return {row[0] for row in con.execute("SELECT name FROM _migrations").fetchall()}
     except duckdb.CatalogException:
-        return True
-    return any(name not in done for name, _ in MIGRATIONS)
+        return None
+
+
+def _has_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _upgrade(path: Path) -> None:

@@ -152,3 +152,18 @@ def test_every_option_of_every_command_says_what_it_does() -> None:
         ]
         stack += [(f"{path} {name}", sub) for name, sub in getattr(command, "commands", {}).items()]
     assert silent == []
+
+
+def test_a_duckdb_file_that_is_no_store_is_named_and_left_untouched(tmp_path: Path) -> None:
+    import duckdb
+
+    foreign = tmp_path / "analytics.duckdb"
+    with duckdb.connect(str(foreign)) as con:
+        con.execute("CREATE TABLE sales (amount INT)")
+    env = {"HOME": str(tmp_path), "AGENT_USAGE_HOME": str(tmp_path / "au")}
+    result = run("report", "--no-ingest", "--db", str(foreign), env=env)
+    assert result.returncode == 1
+    assert f"error: {foreign}: not an agent-usage store" in result.stderr
+    assert "Traceback" not in result.stderr
+    with duckdb.connect(str(foreign), read_only=True) as con:
+        assert con.execute("SELECT table_name FROM duckdb_tables()").fetchall() == [("sales",)]
