@@ -171,7 +171,7 @@ def parse(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
             service_tier="fast" if speed == "fast" else text(usage.get("service_tier")),
             message_id=message_id,
             is_sidechain=obj.get("isSidechain") is True,
-            rank=min(output, 10**6) * 10**12 + min(total, 10**12 - 1),
+            rank=_rank(output, total),
             source_path=path_text,
             source_offset=offset,
             web_search_requests=searches,
@@ -180,6 +180,11 @@ def parse(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
         iterations = usage.get("iterations")
         if iterations:
             yield from _advisor_events(iterations, event)
+
+
+def _rank(output: int, total: int) -> int:
+    """Which copy of a message the store keeps: the largest output, then the largest total."""
+    return min(output, 10**6) * 10**12 + min(total, 10**12 - 1)
 
 
 def _buckets(usage: dict[str, Any]) -> tuple[int, int, int, int, int]:
@@ -228,6 +233,6 @@ def _advisor_events(iterations: Any, answer: UsageEvent) -> Iterator[UsageEvent]
             reasoning_tokens=0,
             cost_reported_usd=None,
             service_tier=None,
-            rank=min(output, 10**6) * 10**12 + min(total, 10**12 - 1),
+            rank=_rank(output, total),
             web_search_requests=0,
         )
