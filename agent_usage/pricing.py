@@ -182,12 +182,13 @@ def _genai_rows(provider: str | None, model: str) -> list[PriceRow]:
     for index, start in enumerate(starts):
         end = starts[index + 1] if index + 1 < len(starts) else END_OF_TIME
         noon = datetime.combine(start.date(), time(12), UTC)
-        standard = _rows_from_model_price(info.get_prices(noon))
+        base = info.get_prices(noon)
+        standard = _rows_from_model_price(base)
         if standard is None:
             continue
         for variant, context in VARIANTS.items():
-            price = info.get_prices(noon, context)
-            resolved = _rows_from_model_price(price) if context else None
+            price = info.get_prices(noon, context) if context else base
+            resolved = _rows_from_model_price(price) if context else standard
             rates, tier_start, tier_rates = resolved or standard
             searches = price.web_searches_kcount
             rows.append(

@@ -268,7 +268,7 @@ def _upgrade(path: Path) -> None:
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the migrations not yet recorded in `_migrations`; return their names."""
     con.execute("CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
-    done = {row[0] for row in con.execute("SELECT name FROM _migrations").fetchall()}
+    done = _applied_migrations(con) or set()
     applied = []
     for name, sql in MIGRATIONS:
         if name in done:
