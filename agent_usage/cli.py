@@ -39,7 +39,14 @@ app = typer.Typer(
 stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
 stderr = Console(stderr=True, soft_wrap=True)
 
+MAX_WARNINGS = 20
+"""Ingest warnings printed in full; the rest are counted."""
 DbOption = Annotated[Path | None, typer.Option("--db", help="Store file (default: the user data dir).")]
+
+
+def _note(text: str) -> None:
+    """One line of progress or warning on stderr, printed as it is (no markup, no highlighting)."""
+    stderr.print(text, highlight=False, markup=False)
 
 
 def _db(db: Path | None) -> Path:
@@ -76,8 +83,11 @@ def _print_summary(summary: IngestSummary) -> None:
         f"{summary.bad_lines} bad lines skipped in {summary.seconds:.2f} s",
         highlight=False,
     )
-    for problem in summary.problems[:20]:
+    for problem in summary.problems[:MAX_WARNINGS]:
         stderr.print(f"warning: {problem}", highlight=False, markup=False)
+    more = len(summary.problems) - MAX_WARNINGS
+    if more > 0:
+        stderr.print(f"warning: {more} more warning{'' if more == 1 else 's'} not shown", highlight=False)
 
 
 @app.callback()
@@ -103,6 +113,11 @@ def tui(
 ) -> None:
     """The interactive dashboard (also what `agent-usage` alone opens on a terminal)."""
     from agent_usage import periods
+
+    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+        raise errors.UsageError(
+            "the dashboard needs a terminal (stdin and stdout); for scripts use `agent-usage report`"
+        )
     from agent_usage.tui.app import AgentUsageApp
 
     zone_name = tz or periods.local_zone_name()
@@ -384,29 +399,32 @@ def rebuild(db: DbOption = None) -> None:
     The old file is kept beside the new one; what only it knows is carried over when it can
     still be read: usage whose files the agents have deleted, imports and the exporter's state.
     """
+    from agent_usage.rebuild import KEEP_BACKUPS
     from agent_usage.rebuild import rebuild as run_rebuild
 
     paths = resolve_paths(db)
     summary = run_rebuild(paths.db_path, os.environ, paths.prices_file)
     _print_summary(summary.ingest)
     if summary.backup is None:
-        stderr.print(f"new store {paths.db_path}: {summary.events} events", highlight=False)
-        return
-    if summary.old_readable:
-        stderr.print(
+        _note(f"new store {paths.db_path}: {summary.events} events")
+    elif summary.old_readable:
+        _note(
             f"rebuilt {paths.db_path}: {summary.events} events ({summary.old_events} before);"
             f" {summary.kept_events} kept from the old store because their files are gone or were imported."
-            f" The old store is kept at {summary.backup}",
-            highlight=False,
         )
-        return
-    stderr.print(
-        f"warning: the old store could not be read, so usage from session files no longer on disk"
-        f" (agents delete theirs after about 30 days) and imported usage are gone."
-        f" Rebuilt {paths.db_path} with {summary.events} events from the files still on disk;"
-        f" the damaged file is kept at {summary.backup}",
-        highlight=False,
-    )
+    else:
+        _note(
+            "warning: the old store could not be read, so usage from session files no longer on disk"
+            " (agents delete theirs after about 30 days) and imported usage exist only in an older copy,"
+            f" if any. Rebuilt {paths.db_path} with {summary.events} events from the files still on disk."
+        )
+    if summary.carried_from is not None and summary.carried_from != summary.backup:
+        _note(f"history carried over from the older copy {summary.carried_from}")
+    if summary.backup is not None:
+        _note(f"the store as it was is kept at {summary.backup}")
+    if summary.removed_backups:
+        count = len(summary.removed_backups)
+        _note(f"removed {count} older cop{'y' if count == 1 else 'ies'} (the newest {KEEP_BACKUPS} are kept)")
 
 
 @app.command()
@@ -467,12 +485,19 @@ def doctor(db: DbOption = None) -> None:
     from agent_usage.doctor import sources
 
     db_path = _db(db)
+    problem: errors.StoreError | None = None
+    reports, last_ingest = None, None
     if db_path.exists():
-        with store.connect(db_path, read_only=True) as con:
-            reports = sources(con, os.environ)
-            last_ingest = store.get_meta(con, "last_ingest")
-    else:
-        reports, last_ingest = sources(None, os.environ), None
+        try:
+            with store.connect(db_path, read_only=True) as con:
+                reports = sources(con, os.environ)
+                last_ingest = store.get_meta(con, "last_ingest")
+        except errors.DatabaseBusyError:
+            raise
+        except errors.StoreError as error:  # the store is broken: still show every source
+            problem = error
+    if reports is None:
+        reports = sources(None, os.environ)
     table = Table(title="agent-usage doctor", header_style="bold")
     for column in ("Harness", "Root", "Found", "Files", "Events", "Last event", "Retention"):
         table.add_column(column)
@@ -487,9 +512,15 @@ def doctor(db: DbOption = None) -> None:
             r.retention,
         )
     stdout.print(table)
+    if problem is not None:
+        stdout.print(f"store: {problem.message}", highlight=False, markup=False)
+        if problem.hint:
+            stdout.print(f"hint: {problem.hint}", highlight=False, markup=False)
+        raise typer.Exit(errors.ExitCode.ERROR)
     stdout.print(
         f"store: {db_path} ({'last ingest ' + last_ingest if last_ingest else 'no ingest yet'})",
         highlight=False,
+        markup=False,
     )
 
 
@@ -645,8 +676,33 @@ def demo(
     )
 
 
+def _interrupted(error: BaseException) -> bool:
+    """Ctrl-C, however it surfaced: Python's KeyboardInterrupt, click's Abort, or DuckDB's own
+    error for a query it stopped (a RuntimeError in its Python binding)."""
+    if isinstance(error, KeyboardInterrupt | typer.Abort):
+        return True
+    if isinstance(error, RuntimeError) and str(error) == "Query interrupted":
+        return True
+    duckdb = sys.modules.get("duckdb")
+    return duckdb is not None and isinstance(error, duckdb.InterruptException)
+
+
 def main() -> None:
-    """Entry point: run the app and turn errors into one line on stderr and an exit code."""
+    """Entry point: run the app and turn errors into one line on stderr and an exit code.
+
+    Files it creates (the store, its folder, temp files) are the user's alone (umask 077).
+    """
+    os.umask(0o077)
+    try:
+        _main()
+    except BaseException as error:
+        if not _interrupted(error):
+            raise
+        stderr.print("interrupted", highlight=False)
+        sys.exit(errors.ExitCode.INTERRUPTED)
+
+
+def _main() -> None:
     try:
         code = app(standalone_mode=False)  # returns the code of a typer.Exit instead of raising it
         if isinstance(code, int) and code:
@@ -656,14 +712,10 @@ def main() -> None:
         if error.hint:
             stderr.print(f"hint: {error.hint}", highlight=False, markup=False)
         sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(errors.ExitCode.INTERRUPTED)
     except BrokenPipeError:
         sys.exit(errors.ExitCode.OK)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except typer.Abort:
-        sys.exit(errors.ExitCode.INTERRUPTED)
     except Exception as error:
         show, code = getattr(error, "show", None), getattr(error, "exit_code", None)
         if callable(show) and isinstance(code, int):  # Typer's usage errors (bad option, argument, ...)

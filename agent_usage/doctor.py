@@ -11,6 +11,7 @@ import duckdb
 import orjson
 
 from agent_usage.parsers import PARSERS
+from agent_usage.parsers.base import open_regular
 
 
 @dataclass(slots=True)
@@ -28,7 +29,8 @@ class SourceReport:
 
 def _json_setting(path: Path, *keys: str) -> object:
     try:
-        value: object = orjson.loads(path.read_bytes())
+        with open_regular(path) as handle:
+            value: object = orjson.loads(handle.read(1024 * 1024))
     except (OSError, orjson.JSONDecodeError):
         return None
     for key in keys:

@@ -17,23 +17,24 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO, Protocol
 
 import duckdb
 import orjson
 
-from agent_usage import pricing, store
+from agent_usage import pricing, store, tuning
 from agent_usage.lines import LineReader
 from agent_usage.parsers import PARSERS
-from agent_usage.parsers.base import MAX_TOKENS_PER_REQUEST, FileContext
+from agent_usage.parsers.base import MAX_TOKENS_PER_REQUEST, FileContext, file_kind, open_regular
 from agent_usage.paths import resolve_paths
 from agent_usage.records import UsageEvent
 
-BATCH_EVENTS = int(os.environ.get("AGENT_USAGE_BATCH", "10000"))
-"""Events per write transaction; with the memory limit below it keeps a cold ingest under 300 MB."""
-INGEST_MEMORY_LIMIT = os.environ.get("AGENT_USAGE_INGEST_MEMORY", "96MB")
-"""DuckDB's cache while merging: without a limit it keeps the whole growing table resident."""
+# Events per write transaction (`tuning.batch_events`, 10,000) and DuckDB's cache while merging
+# (`tuning.ingest_memory_limit`, 96MB): together they keep a cold ingest under 300 MB.
 FINGERPRINT_BYTES = 4096
+LONG_TAIL_BYTES = 1024 * 1024
+"""An unterminated last line this long is named once: it is read again on every change."""
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes read so far, bytes to read in all)."""
@@ -74,6 +75,8 @@ class SourceFile:
     start: int = 0
     state: dict[str, object] = field(default_factory=dict)
     replace: bool = False
+    bad_lines: int = 0
+    """Bad lines counted in the part already read (an appended file keeps adding to them)."""
 
 
 def discover(
@@ -128,6 +131,10 @@ def changed_files(
         except OSError as error:
             summary.problems.append(f"{path}: cannot stat: {error.strerror}")
             continue
+        if not S_ISREG(stat.st_mode):  # a FIFO would block the open, /dev/zero never end
+            summary.problems.append(f"{path}: skipped: {file_kind(stat.st_mode)}, not a regular file")
+            summary.files_found -= 1
+            continue
         if (stat.st_dev, stat.st_ino) in seen:  # one file reached through two roots or a symlink
             summary.files_found -= 1
             continue
@@ -149,13 +156,14 @@ def plan(changed: list[SourceFile], known: Mapping[str, store.FileRecord]) -> li
         if PARSERS[source.harness].appendable(source.path) and source.size >= record.read_offset:
             length = int(record.fingerprint.split(":", 1)[0])
             try:
-                with source.path.open("rb") as handle:
+                with open_regular(source.path) as handle:
                     same_head = _fingerprint(handle, length) == record.fingerprint
             except OSError:
                 same_head = False
             if same_head:
                 source.start = record.read_offset
                 source.state = orjson.loads(record.parser_state)
+                source.bad_lines = record.bad_lines
                 source.replace = False
     return changed
 
@@ -165,10 +173,10 @@ def _open_source(path: Path, start: int) -> tuple[BinaryIO, bool]:
     if path.name.endswith(".zst"):
         import zstandard
 
-        with path.open("rb") as compressed:
+        with open_regular(path) as compressed:
             data = zstandard.ZstdDecompressor().stream_reader(compressed).read()
         return io.BytesIO(data), True
-    handle = path.open("rb")
+    handle = open_regular(path)
     handle.seek(start)
     return handle, False
 
@@ -204,6 +212,8 @@ class _Batch:
         self.count = 0
         self.files: list[store.FileRecord] = []
         self.replaced: list[str] = []
+        self.limit = tuning.batch_events()
+        self.memory_limit = tuning.ingest_memory_limit()
 
     def replace(self, path: str) -> None:
         self.replaced.append(path)
@@ -211,7 +221,7 @@ class _Batch:
     def add(self, event: UsageEvent) -> None:
         self.events.append(event)
         self.count += 1
-        if self.count >= BATCH_EVENTS:
+        if self.count >= self.limit:
             self.flush()
 
     def file(self, record: store.FileRecord) -> None:
@@ -224,7 +234,7 @@ class _Batch:
         self.count += result.rows
         self.files.extend(result.files)
         self.summary.merge(result.summary)
-        if self.count >= BATCH_EVENTS:
+        if self.count >= self.limit:
             self.flush()
 
     def flush(self) -> None:
@@ -237,7 +247,7 @@ class _Batch:
         with store.connect(self.db_path) as con:
             # the limit belongs to the database instance, which other connections of this
             # process (the TUI's loaders) may share: set it for the merge only
-            con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
+            con.execute(f"SET memory_limit = '{self.memory_limit}'")
             try:
                 result = store.write_batch(con, self.chunks, self.files, self.replaced)
                 # price new models now, not at the end: the TUI shows a long first ingest as it lands
@@ -296,22 +306,39 @@ def read_file(source: SourceFile, sink: _Sink) -> int:
             return 0
         fingerprint = _fingerprint(handle, min(reader.end, FINGERPRINT_BYTES)) if not whole else "0:"
     end = source.size if whole else reader.end
-    summary.bad_lines += ctx.stats.bad_lines
-    summary.problems.extend(f"{source.path}: skipped {note}" for note in ctx.stats.bad_line_notes)
+    _note_skipped(source, ctx, end, summary)
+    # the stamp is the file's as found, also when its last line is unfinished: an agent that
+    # finishes it changes size and mtime, so an unchanged file is not read again for nothing
     sink.file(
         store.FileRecord(
             path=str(source.path),
             harness=source.harness,
-            size=source.size if end >= source.size else end,
-            mtime_ns=source.mtime_ns if end >= source.size else 0,
+            size=source.size,
+            mtime_ns=source.mtime_ns,
             read_offset=end,
             fingerprint=fingerprint,
             parser_state=orjson.dumps(ctx.state).decode(),
-            bad_lines=ctx.stats.bad_lines,
+            bad_lines=source.bad_lines + ctx.stats.bad_lines,
         )
     )
     summary.files_read += 1
     return max(end - source.start, 0)
+
+
+def _note_skipped(source: SourceFile, ctx: FileContext, end: int, summary: IngestSummary) -> None:
+    """Count and name the bad lines of this read, and a long unfinished last line."""
+    stats = ctx.stats
+    summary.bad_lines += stats.bad_lines
+    summary.problems.extend(f"{source.path}: skipped {note}" for note in stats.bad_line_notes)
+    more = stats.bad_lines - len(stats.bad_line_notes)
+    if more > 0:
+        summary.problems.append(f"{source.path}: skipped {more} more bad line{'' if more == 1 else 's'}")
+    tail = source.size - end
+    if tail >= LONG_TAIL_BYTES:
+        summary.problems.append(
+            f"{source.path}: the last line ({tail / 1e6:.1f} MB) has no newline yet;"
+            " it is read when the agent finishes it"
+        )
 
 
 def parse_group(sources: list[SourceFile]) -> GroupResult:
@@ -348,8 +375,9 @@ def _groups(sources: list[SourceFile]) -> list[list[SourceFile]]:
 
 
 def _workers(total_bytes: int) -> int:
-    if os.environ.get("AGENT_USAGE_WORKERS"):
-        return max(1, int(os.environ["AGENT_USAGE_WORKERS"]))
+    forced = tuning.workers()
+    if forced is not None:
+        return forced
     if total_bytes < PARALLEL_MIN_BYTES:
         return 1
     return min(os.cpu_count() or 1, 4)
@@ -371,6 +399,27 @@ def _start_resource_tracker() -> None:
         return  # fileno() raising is handled by multiprocessing: it then passes no stderr
     with contextlib.redirect_stderr(sys.__stderr__):
         resource_tracker.ensure_running()
+
+
+def worker_init(parent_pid: int) -> None:
+    """Worker-process initializer: leave Ctrl-C to the parent, and end soon after it dies.
+
+    Ctrl-C reaches every process of the terminal's group; the parent stops the pool, so a
+    worker printing its own KeyboardInterrupt traceback would only add noise. A parent killed
+    with SIGKILL cannot shut its pool down, and an idle worker blocked on the task queue would
+    wait for ever (and keep multiprocessing's resource tracker alive).
+    """
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _take(
@@ -401,7 +450,9 @@ def _read_all(todo: list[SourceFile], batch: _Batch, progress: ProgressCallback 
         groups = _groups(small)
         taken = 0
         try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            with ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=worker_init, initargs=(os.getpid(),)
+            ) as pool:
                 pending: deque[Future[GroupResult]] = deque()
                 for group in groups:
                     pending.append(pool.submit(parse_group, group))

@@ -1,11 +1,12 @@
 """Where agent-usage keeps its files: config dir, data dir and the DuckDB store.
 
 `AGENT_USAGE_HOME` relocates everything (tests use it); otherwise platformdirs decides.
-Nothing here creates a directory: writers do that when they first write.
+Nothing here creates a directory on its own: writers call `private_dirs` when they first write.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,3 +49,23 @@ def resolve_paths(db: Path | None = None, env: Mapping[str, str] | None = None) 
         db = Path(env["AGENT_USAGE_DB"])
     db_path = db.expanduser() if db is not None else data_dir / DB_FILENAME
     return AppPaths(config_dir=config_dir, data_dir=data_dir, db_path=db_path)
+
+
+def private_dirs(folder: Path) -> None:
+    """Create `folder` and any missing parent as 0700 (whatever the umask): the store and the
+    machine id are the user's own. Folders that already exist are left as they are."""
+    missing: list[Path] = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(path, 0o700)  # mkdir's mode is cut by the umask, never widened: make it exact
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))

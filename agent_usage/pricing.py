@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import math
 import tomllib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
@@ -96,8 +97,10 @@ def load_overrides(path: Path) -> dict[str, dict[str, Any]]:
             )
         for key in RATE_KEYS:
             value = entry.get(key)
-            if value is not None and (not isinstance(value, int | float) or value < 0):
-                raise ConfigError(f"{path}: models.{name}.{key} must be a number >= 0")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf
+            ):
+                raise ConfigError(f"{path}: models.{name}.{key} must be a number >= 0, got {value!r}")
         if not entry.get("free") and "input" not in entry:
             raise ConfigError(f"{path}: models.{name} needs at least `input` (or `free = true`)")
     return models

@@ -1,47 +1,103 @@
 """`agent-usage rebuild`: re-create the store from the session files still on disk.
 
-For a store that is damaged, or one that should be re-derived after a parser fix. The old
-file is never deleted: it is renamed beside the new one. When it can still be read, what
-only it knows is carried over:
+For a store that is damaged, or one that should be re-derived after a parser fix. The new
+store is built in a temporary file beside the old one and swapped in only when complete, so
+an interrupted rebuild (Ctrl-C, a crash) leaves the store exactly as it was. The old file is
+never deleted by the swap: it is kept beside the new one as `<store>.<time>.old`, and only
+the newest `KEEP_BACKUPS` of those are kept.
+
+What only an old store knows is carried over from the newest good copy (the store itself,
+else the newest `.old` backup that holds events, so an emptied or damaged store never hides
+a good older copy):
 - rows whose source is gone (agents delete their files after about 30 days) and imported rows;
 - the exporter's state (pinned series and sent spans), so a rebuild never resets a counter
   or re-sends a span.
-Rows of files still on disk are re-read, so a parser fix takes effect. When the old file
-cannot be read, that history is gone, and the summary says so.
+Rows of files still on disk are re-read, so a parser fix takes effect. A file that is not
+an agent-usage store is refused, never replaced.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent_usage import pricing, store
+from agent_usage.errors import StoreError
 from agent_usage.ingest import IngestSummary, ingest
+
+KEEP_BACKUPS = 3
+"""`.old` copies kept beside the store; older ones are removed after a successful rebuild."""
 
 
 @dataclass(slots=True)
 class RebuildSummary:
     backup: Path | None
-    old_readable: bool
+    """Where the store as it was before is kept (None when there was none)."""
+    carried_from: Path | None
+    """The copy whose history was carried over (None: no readable copy held any)."""
     old_events: int | None
+    """Events in the store as it was (None: it could not be read)."""
     ingest: IngestSummary
     kept_events: int
     events: int
+    removed_backups: list[Path] = field(default_factory=list)
+
+    @property
+    def old_readable(self) -> bool:
+        return self.old_events is not None or self.backup is None
 
 
-def _old_events(path: Path) -> int | None:
-    """The old store's event count, or None when it cannot be opened or read."""
+def _event_count(path: Path) -> int | None:
+    """A store's event count, or None when it cannot be opened or read as a store."""
     try:
         with store.connect(path, read_only=True) as con:
             row = con.execute("SELECT count(*) FROM events").fetchone()
             return int(row[0]) if row else 0
-    except Exception:  # noqa: BLE001 - a StoreError or any DuckDB error: the file is unusable
+    except Exception:  # noqa: BLE001 - a StoreError or any DuckDB error: the copy is unusable
         return None
 
 
-def _carry_over(db_path: Path, backup: Path, prices_file: Path | None) -> int:
+def backups(db_path: Path) -> list[Path]:
+    """The `.old` copies of the store, newest first (their names sort by time)."""
+    return sorted(db_path.parent.glob(f"{db_path.name}.*.old"), reverse=True)
+
+
+def _carry_source(db_path: Path, live_events: int | None) -> Path | None:
+    """The newest copy that can be read and holds events: the store, else a backup."""
+    if live_events:
+        return db_path
+    for backup in backups(db_path):
+        if _event_count(backup):
+            return backup
+    return db_path if live_events == 0 else None
+
+
+def _refuse_foreign(db_path: Path) -> None:
+    """A rebuild replaces only a store agent-usage made (or a damaged DuckDB file at its place)."""
+    if not db_path.exists():
+        return
+    if not store.is_duckdb_file(db_path):
+        raise StoreError(
+            f"{db_path}: not an agent-usage store (not a DuckDB file); rebuild leaves it as it is",
+            hint="move it away, or name the store with --db",
+        )
+    try:
+        with store.connect(db_path, read_only=True):
+            pass
+    except StoreError as error:
+        if "not an agent-usage store" in error.message:
+            raise StoreError(
+                f"{db_path}: not an agent-usage store (a DuckDB file with other tables);"
+                " rebuild leaves it as it is",
+                hint="move it away, or name the store with --db",
+            ) from error
+
+
+def _carry_over(db_path: Path, old_path: Path, prices_file: Path | None) -> int:
     """Copy what only the old store knows into the new one; return the events kept.
 
     The old store is attached as it is (an older version may have written it, without the
@@ -53,7 +109,7 @@ def _carry_over(db_path: Path, backup: Path, prices_file: Path | None) -> int:
         row = con.execute("SELECT current_database()").fetchone()
         alias = f"{row[0] if row else 'store'}_before_rebuild"
         old = '"' + alias.replace('"', '""') + '"'
-        con.execute(f"ATTACH ? AS {old} (READ_ONLY)", [str(backup)])
+        con.execute(f"ATTACH ? AS {old} (READ_ONLY)", [str(old_path)])
         try:
             con.execute("BEGIN")
             kept = con.execute(
@@ -84,26 +140,73 @@ def _carry_over(db_path: Path, backup: Path, prices_file: Path | None) -> int:
     return int(kept[0]) if kept else 0
 
 
+def _remove(path: Path) -> None:
+    for part in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
+
+
+def _checkpoint(path: Path) -> None:
+    """Fold a store's write-ahead log into the file, so the file alone is the whole store."""
+    with store.connect(path) as con:
+        con.execute("CHECKPOINT")
+
+
+def _swap(db_path: Path, temp: Path, live_readable: bool) -> Path | None:
+    """Put the new store in place; return where the old one is kept.
+
+    The old file gets its backup name as a second (hard) link first and the new file then
+    replaces the store's name in one rename, so at every moment the store's name holds a
+    whole store: the old one or the new one.
+    """
+    if not db_path.exists():
+        os.replace(temp, db_path)
+        return None
+    backup = db_path.with_name(f"{db_path.name}.{time.strftime('%Y%m%dT%H%M%S')}.old")
+    if live_readable:
+        _checkpoint(db_path)  # its log belongs to the old file, not to the new one
+    wal = db_path.with_name(db_path.name + ".wal")
+    os.link(db_path, backup)
+    if wal.exists():
+        os.replace(wal, backup.with_name(backup.name + ".wal"))
+    os.replace(temp, db_path)
+    return backup
+
+
+def _prune(db_path: Path, keep: Path | None) -> list[Path]:
+    """Remove all but the newest KEEP_BACKUPS `.old` copies (and never `keep`)."""
+    removed = []
+    for old in backups(db_path)[KEEP_BACKUPS:]:
+        if old != keep:
+            _remove(old)
+            removed.append(old)
+    return removed
+
+
 def rebuild(db_path: Path, env: Mapping[str, str], prices_file: Path | None = None) -> RebuildSummary:
-    """Move the old store aside, ingest every file again, carry over what only the old store knew."""
-    backup: Path | None = None
-    old_events: int | None = None
-    if db_path.exists():
-        old_events = _old_events(db_path)
-        backup = db_path.with_name(f"{db_path.name}.{time.strftime('%Y%m%dT%H%M%S')}.old")
-        db_path.rename(backup)
-        wal = db_path.with_name(db_path.name + ".wal")
-        if wal.exists():
-            wal.rename(backup.with_name(backup.name + ".wal"))
-    summary = ingest(db_path, env=env, prices_file=prices_file)
-    kept = _carry_over(db_path, backup, prices_file) if backup is not None and old_events is not None else 0
-    with store.connect(db_path, read_only=True) as con:
-        row = con.execute("SELECT count(*) FROM events").fetchone()
+    """Ingest every file into a new store, carry over what only an old copy knew, swap it in."""
+    _refuse_foreign(db_path)
+    live_events = _event_count(db_path) if db_path.exists() else None
+    source = _carry_source(db_path, live_events)
+    temp = db_path.with_name(db_path.name + ".rebuilding")
+    _remove(temp)  # what an interrupted rebuild left
+    try:
+        summary = ingest(temp, env=env, prices_file=prices_file)
+        kept = _carry_over(temp, source, prices_file) if source is not None else 0
+        _checkpoint(temp)
+        backup = _swap(db_path, temp, live_events is not None)
+    except BaseException:
+        _remove(temp)
+        raise
+    events = _event_count(db_path) or 0
+    carried_from = backup if source == db_path else source
+    removed = _prune(db_path, carried_from)
     return RebuildSummary(
         backup=backup,
-        old_readable=old_events is not None or backup is None,
-        old_events=old_events,
+        carried_from=carried_from,
+        old_events=live_events,
         ingest=summary,
         kept_events=kept,
-        events=int(row[0]) if row else 0,
+        events=events,
+        removed_backups=removed,
     )

@@ -18,6 +18,7 @@ file and the key, so a typo never silently disables a budget.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,7 @@ class Settings:
 
 
 def _limit(path: Path, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         raise ConfigError(f"{path}: {key} must be a positive number of USD, got {value!r}")
     return float(value)
 

@@ -7,8 +7,10 @@ backoff and becomes `DatabaseBusyError` (exit code 3) after a bounded wait.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import stat
 import tempfile
 import threading
 import time
@@ -21,11 +23,12 @@ from pathlib import Path
 import duckdb
 import orjson
 
+from agent_usage import tuning
 from agent_usage.errors import DatabaseBusyError, StoreError
+from agent_usage.paths import private_dirs
 from agent_usage.records import UsageEvent
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(UsageEvent))
-BUSY_TIMEOUT_S = float(os.environ.get("AGENT_USAGE_BUSY_TIMEOUT", "10"))
 
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     (
@@ -154,44 +157,96 @@ def _lock_holder(message: str) -> str:
     return f" (held by PID {match.group(1)})" if match else ""
 
 
+DUCKDB_MAGIC = b"DUCK"
+"""Bytes 8 to 12 of every DuckDB database file."""
+STORE_TABLES = frozenset({"events", "files", "meta", "prices", "export_series", "exported_spans"})
+_REBUILD_HINT = "`agent-usage rebuild` re-creates it from the session files still on disk"
+_DAMAGE_SIGNS = ("not a valid duckdb", "corrupt", "checksum", "serializ", "could not read", "enough bytes")
+
+
+def is_duckdb_file(path: Path) -> bool:
+    """Whether `path` starts like a DuckDB database (an empty file counts as a new one)."""
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the open
+            raise StoreError(f"{path}: not an agent-usage store (not a regular file); it was left as it is")
+        with path.open("rb") as handle:
+            head = handle.read(12)
+    except FileNotFoundError:
+        return True
+    except OSError as error:
+        raise StoreError(f"{path}: cannot read the store: {error.strerror}") from error
+    return not head or head[8:12] == DUCKDB_MAGIC
+
+
+def _not_duckdb(path: Path) -> StoreError:
+    return StoreError(
+        f"{path}: not an agent-usage store (not a DuckDB file); it was left as it is",
+        hint="--db must name a store that `agent-usage ingest` made",
+    )
+
+
+def damaged(path: Path, error: BaseException) -> StoreError:
+    """The one-line error for a store DuckDB cannot read (truncated, overwritten, half-written)."""
+    detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return StoreError(f"{path}: not a usable agent-usage store (damaged file: {detail})", hint=_REBUILD_HINT)
+
+
+def _is_damage(error: duckdb.Error) -> bool:
+    lowered = str(error).lower()
+    return isinstance(error, duckdb.InternalException | duckdb.SerializationException) or any(
+        sign in lowered for sign in _DAMAGE_SIGNS
+    )
+
+
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """Open the store, retrying while another process holds the lock."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    """Open the store, retrying while another process holds the lock.
+
+    Replacement scans are off: a query naming a missing table must fail as such, not pick up
+    a Python variable of that name from the caller's frame.
+    """
+    if not is_duckdb_file(path):
+        raise _not_duckdb(path)
+    busy_timeout_s = tuning.busy_timeout_s()
+    deadline = time.monotonic() + busy_timeout_s
     delay = 0.005
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(
+                str(path), read_only=read_only, config={"python_enable_replacements": False}
+            )
         except duckdb.IOException as error:
             message = str(error)
             lowered = message.lower()
-            if any(sign in lowered for sign in ("not a valid duckdb", "corrupt", "checksum", "serializ")):
-                raise StoreError(
-                    f"{path}: not a usable agent-usage store (damaged file)",
-                    hint="`agent-usage rebuild` re-creates it from the session files still on disk",
-                ) from error
+            if _is_damage(error):
+                raise damaged(path, error) from error
             if "lock" not in lowered:
                 raise StoreError(f"{path}: cannot open the store: {message.splitlines()[0]}") from error
             if time.monotonic() >= deadline:
                 raise DatabaseBusyError(
-                    f"{path}: database busy{_lock_holder(message)} for more than {BUSY_TIMEOUT_S:g} s",
+                    f"{path}: database busy{_lock_holder(message)} for more than {busy_timeout_s:g} s",
                     hint="another agent-usage process is writing; try again in a moment",
                 ) from error
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
         except duckdb.Error as error:
-            raise StoreError(
-                f"{path}: not a usable agent-usage store: {str(error).splitlines()[0]}",
-                hint="`agent-usage rebuild` re-creates it from the session files still on disk",
-            ) from error
+            raise damaged(path, error) from error
 
 
 def _prepare_location(path: Path) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dirs(path.parent)
     except OSError as error:
         raise StoreError(f"{path.parent}: cannot create the store directory: {error.strerror}") from error
     if not os.access(path.parent, os.W_OK):
         raise StoreError(f"{path.parent}: the store directory is not writable")
+
+
+def _make_private(path: Path) -> None:
+    """Tighten a store file that others may read (made under a loose umask, or copied) to 0600."""
+    with contextlib.suppress(OSError):  # not ours to change (another owner): leave it
+        info = path.stat()
+        if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+            os.chmod(path, 0o600)
 
 
 _migration_lock = threading.Lock()
@@ -201,37 +256,70 @@ _migration_lock = threading.Lock()
 def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """One unit of work on the store; the schema is migrated on every writable open.
 
-    Threads of one process (the TUI's workers) may open the store at once; migrations are
-    serialised so two of them never race to create the same table.
+    A DuckDB file that holds other tables and no record of our migrations is someone else's:
+    it is refused, never migrated. Threads of one process (the TUI's workers) may open the
+    store at once; migrations are serialised so two of them never race to create a table.
+    DuckDB errors that mean a damaged file become one `StoreError` naming the file.
     """
     if read_only and not path.exists():
         read_only = False
     if not read_only:
         _prepare_location(path)
-        created = not path.exists()
     con = _open(path, read_only)
-    if read_only:
-        applied = _applied_migrations(con)
-        if applied is None and _has_tables(con):
-            con.close()
-            raise StoreError(
-                f"{path}: not an agent-usage store (a DuckDB file without its tables)",
-                hint="--db must name a store that `agent-usage ingest` made",
-            )
-        # (no tables at all: a store another thread is creating right now; read it as it is)
-        if applied is not None and any(name not in applied for name, _ in MIGRATIONS):
+    try:
+        if read_only and _needs_upgrade(path, con):
             con.close()
             _upgrade(path)
             con = _open(path, read_only)
-    try:
         if not read_only:
-            if created:
-                os.chmod(path, 0o600)
+            _make_private(path)
             with _migration_lock:
+                _refuse_foreign(path, con)
                 migrate(con)
+        _check_tables(path, con)
+    except duckdb.Error as error:
+        con.close()
+        raise damaged(path, error) from error
+    except BaseException:
+        con.close()
+        raise
+    try:
         yield con
+    except duckdb.Error as error:
+        if _is_damage(error):
+            raise damaged(path, error) from error
+        raise
     finally:
         con.close()
+
+
+def _needs_upgrade(path: Path, con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a read-only open must migrate first: an older store, or a new empty file."""
+    applied = _applied_migrations(con)
+    if applied is None:
+        _refuse_foreign(path, con)
+        return True  # an empty DuckDB file (a store being created): make it one
+    return any(name not in applied for name, _ in MIGRATIONS)
+
+
+def _refuse_foreign(path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    if _applied_migrations(con) is None and _has_tables(con):
+        raise StoreError(
+            f"{path}: not an agent-usage store (a DuckDB file with other tables); it was left as it is",
+            hint="--db must name a store that `agent-usage ingest` made",
+        )
+
+
+def _check_tables(path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    rows = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall()
+    missing = sorted(STORE_TABLES - {name for (name,) in rows})
+    if missing:
+        raise StoreError(
+            f"{path}: not a usable agent-usage store (damaged: table {missing[0]} is missing)",
+            hint=_REBUILD_HINT,
+        )
 
 
 def _applied_migrations(con: duckdb.DuckDBPyConnection) -> set[str] | None:
@@ -259,6 +347,8 @@ def _upgrade(path: Path) -> None:
     except DatabaseBusyError:
         raise
     except StoreError as error:
+        if "not an agent-usage store" in error.message or "damaged" in error.message:
+            raise
         raise StoreError(
             f"{path}: written by an older agent-usage and cannot be upgraded here ({error.message})",
             hint="open it once where the file is writable, or run `agent-usage rebuild`",

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -25,9 +25,10 @@ import orjson
 from agent_usage import periods, settings, store
 from agent_usage.errors import AgentUsageError
 from agent_usage.exporters import metrics, otlp_json, traces
+from agent_usage.exporters.delivery import Delivery
 from agent_usage.exporters.identity import Identity, Privacy, identity
 from agent_usage.exporters.otlp_config import CliOverrides, SignalTarget, export_interval_s, resolve_target
-from agent_usage.exporters.transport import ExportFailed, Transport, open_transport
+from agent_usage.exporters.transport import ExportFailed, open_transport
 
 log = logging.getLogger("agent_usage.watch")
 
@@ -69,7 +70,7 @@ class Health:
             log.warning(
                 "%s export to %s failing: %s (%s; nothing is lost)",
                 self.target.signal,
-                self.target.url,
+                self.target.display_url,
                 reason,
                 next_attempt,
             )
@@ -80,7 +81,7 @@ class Health:
             log.warning(
                 "%s export to %s recovered after %d failed attempt%s",
                 self.target.signal,
-                self.target.url,
+                self.target.display_url,
                 self.failures,
                 "" if self.failures == 1 else "s",
             )
@@ -112,20 +113,27 @@ class Exporter:
         if options.send_traces:
             self.targets["traces"] = resolve_target("traces", options.env, options.cli)
         self.health = {signal: Health(target) for signal, target in self.targets.items()}
-        self._transports: dict[str, Transport] = {}
+        self._deliveries: dict[str, Delivery] = {}
+        self.spans_sent = 0
+        self.stopping = threading.Event()
+        """Set by SIGTERM: the tick in progress ends after the batch in flight."""
         self.interval_s = export_interval_s(options.env, options.interval_s)
         self.settings = settings.load(options.config_file) if options.config_file else settings.Settings()
         self.tz = periods.local_zone_name()
 
-    def _transport(self, signal_name: str) -> Transport:
-        if signal_name not in self._transports:
-            self._transports[signal_name] = open_transport(self.targets[signal_name])
-        return self._transports[signal_name]
+    def _delivery(self, signal_name: str) -> Delivery:
+        """The signal's transport and what was learned of its endpoint (slow, size-limited)."""
+        if signal_name not in self._deliveries:
+            target = self.targets[signal_name]
+            self._deliveries[signal_name] = Delivery(
+                open_transport(target), signal_name, target.timeout_s, self.options.batch_spans
+            )
+        return self._deliveries[signal_name]
 
     def close(self) -> None:
-        for transport in self._transports.values():
-            transport.close()
-        self._transports.clear()
+        for delivery in self._deliveries.values():
+            delivery.transport.close()
+        self._deliveries.clear()
 
     def ingest(self, only: set[str] | None = None) -> int:
         """Incremental ingest (of every file, or of the `only` files a watcher saw); new events."""
@@ -161,7 +169,7 @@ class Exporter:
         if not points:
             return 0
         request = metrics.build_request(points, self.identity, gauges=self.budget_points())
-        accepted = self._transport("metrics").send(request)
+        accepted = self._delivery("metrics").send_one(request)
         if accepted.rejected:
             log.warning("metrics: rejected %d points: %s", accepted.rejected, accepted.message)
         with store.connect(self.options.db_path) as con:
@@ -172,26 +180,38 @@ class Exporter:
         """Send up to `max_spans` pending spans, marking each batch once accepted.
 
         Returns (spans sent, spans still pending). Pending events are read once per tick:
-        finding them scans the store, sending them does not.
+        finding them scans the store, sending them does not. A SIGTERM ends the loop after
+        the batch in flight.
         """
-        destination = self.targets["traces"].url
+        destination = self.targets["traces"].destination
         with store.connect(self.options.db_path) as con:
             events = traces.pending(con, destination, max_spans)
         sent = 0
-        size = self.options.batch_spans
-        for start in range(0, len(events), size):
-            chunk = events[start : start + size]
-            for batch, request in traces.sized_batches(chunk, self.identity, self.options.privacy):
-                accepted = self._transport("traces").send(request)
-                if accepted.rejected:
-                    log.warning("traces: rejected %d spans: %s", accepted.rejected, accepted.message)
-                with store.connect(self.options.db_path) as con:
-                    traces.mark_sent(con, destination, [event.event_key for event in batch])
-                sent += len(batch)
-        if len(events) < max_spans:
+
+        def accepted(batch: Sequence[traces.PendingEvent]) -> None:
+            nonlocal sent
+            with store.connect(self.options.db_path) as con:
+                traces.mark_sent(con, destination, [event.event_key for event in batch])
+            sent += len(batch)
+
+        self.spans_sent = 0
+        try:
+            self._delivery("traces").deliver(
+                events,
+                lambda batch: traces.build_request(batch, self.identity, self.options.privacy),
+                accepted,
+                self.stopping.is_set,
+            )
+        finally:
+            self.spans_sent = sent
+        if len(events) < max_spans and sent == len(events):
             return sent, 0
+        return sent, self.pending_spans()
+
+    def pending_spans(self) -> int:
+        """Spans the traces endpoint has not accepted yet."""
         with store.connect(self.options.db_path) as con:
-            return sent, traces.pending_count(con, destination)
+            return traces.pending_count(con, self.targets["traces"].destination)
 
     def tick(self) -> TickResult:
         """One cycle: ingest, then each enabled signal; failures are recorded, never raised."""
@@ -214,6 +234,8 @@ class Exporter:
                 result.ok = False
                 result.errors.append(f"{signal_name}: {error.reason}")
                 self.health[signal_name].failed(error.reason, next_attempt)
+                if signal_name == "traces":
+                    result.spans, result.spans_pending = self._spans_after_failure()
                 continue
             except AgentUsageError as error:
                 result.ok = False
@@ -224,6 +246,13 @@ class Exporter:
         if result.spans:
             log.info("sent %d spans (%d still pending)", result.spans, result.spans_pending)
         return result
+
+    def _spans_after_failure(self) -> tuple[int, int]:
+        """(sent, pending) after a failed span export: the batches before the failure stay sent."""
+        try:
+            return self.spans_sent, self.pending_spans()
+        except AgentUsageError:
+            return self.spans_sent, 0
 
     def retry_delay(self, extra_failure: bool = False) -> float:
         """Exponential backoff from 1 s, capped at the interval; the interval when all is well."""
@@ -243,7 +272,7 @@ class Exporter:
             request = metrics.build_request(points, self.identity, gauges=self.budget_points())
             self._print(out, self.targets["metrics"], otlp_json.to_dict(request))
         if "traces" in self.targets:
-            destination = self.targets["traces"].url
+            destination = self.targets["traces"].destination
             with store.connect(self.options.db_path) as con:
                 events = traces.pending(con, destination, self.options.batch_spans)
                 result.spans_pending = traces.pending_count(con, destination)
@@ -257,7 +286,7 @@ class Exporter:
     def _print(out: IO[str], target: SignalTarget, request: dict) -> None:
         document = {
             "signal": target.signal,
-            "endpoint": target.url,
+            "endpoint": target.display_url,
             "protocol": target.protocol,
             "request": request,
         }
@@ -283,6 +312,7 @@ def run_forever(exporter: Exporter, stop: threading.Event | None = None, debounc
 
     def on_signal(signum: int, _frame: object) -> None:
         stop.set()
+        exporter.stopping.set()
         wake.set()
 
     if threading.current_thread() is threading.main_thread():

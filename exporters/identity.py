@@ -21,6 +21,7 @@ from urllib.parse import unquote
 
 from agent_usage import __version__
 from agent_usage.errors import ConfigError
+from agent_usage.paths import private_dirs
 
 SERVICE_NAME = "agent-usage"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/agent-usage/agent-usage")
@@ -78,7 +79,7 @@ def machine_id(data_dir: Path, env: Mapping[str, str]) -> str:
             raw = ""
         if not raw:
             raw = uuid.uuid4().hex
-            data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dirs(data_dir)
             handle = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # user-only, like the store
             with os.fdopen(handle, "w") as out:
                 out.write(raw + "\n")

@@ -3,15 +3,18 @@
 We resolve them ourselves instead of leaving it to the SDK exporter classes, which ignore
 `OTEL_EXPORTER_OTLP_PROTOCOL`, read the timeout as seconds (the spec says milliseconds) and
 have no http/json. Precedence: CLI flag, then the per-signal variable, then the generic one.
-Header values are secrets (bearer tokens): `describe()` shows their names only.
+Header values are secrets (bearer tokens): `describe()` shows their names only, and an error
+about a malformed header never echoes its text. Credentials in an endpoint URL are secrets too:
+`user:password@` becomes a Basic authorization header and query values are shown as `***`.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from agent_usage.errors import ConfigError
 
@@ -58,9 +61,19 @@ class SignalTarget:
         port = parts.port or (443 if parts.scheme == "https" else 4317)
         return f"{parts.hostname}:{port}"
 
+    @property
+    def destination(self) -> str:
+        """The key under which accepted spans are recorded: the URL without its secrets."""
+        return self.display_url
+
+    @property
+    def display_url(self) -> str:
+        """The URL safe for logs and for the store: query values (`?api_key=`) as `***`."""
+        return redact_url(self.url)
+
     def describe(self) -> str:
         """A one-line description safe for logs: header names, never their values."""
-        text = f"{self.signal} -> {self.url} ({self.protocol}"
+        text = f"{self.signal} -> {self.display_url} ({self.protocol}"
         if self.compression != "none":
             text += f", {self.compression}"
         if self.headers:
@@ -68,15 +81,39 @@ class SignalTarget:
         return text + ")"
 
 
+def redact_url(url: str) -> str:
+    """`url` without user info and with every query value replaced by `***`."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    query = urlencode([(key, "***") for key, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _header_name(item: str) -> str | None:
+    """What looks like a header name at the start of a malformed item (`authorization: ...`)."""
+    name = item.strip().split(":", 1)[0].split(" ", 1)[0].strip()
+    looks_like_name = name and len(name) <= 64 and ":" in item and all(c.isalnum() or c in "-_" for c in name)
+    return name.lower() if looks_like_name else None
+
+
 def parse_headers(text: str, source: str) -> dict[str, str]:
-    """Parse `k=v,k2=v2` (values URL-encoded, keys lower-cased) as the OTLP spec defines it."""
+    """Parse `k=v,k2=v2` (values URL-encoded, keys lower-cased) as the OTLP spec defines it.
+
+    A malformed item is named by its position (and its header name where it has one), never
+    by its text: that text is usually a token.
+    """
     headers: dict[str, str] = {}
-    for item in text.split(","):
+    for position, item in enumerate(text.split(","), start=1):
         if not item.strip():
             continue
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"{source}: header {item.split('=')[0].strip()!r} is not in the form key=value")
+        if not sep or not key.strip() or any(c.isspace() or c == ":" for c in key.strip()):
+            name = _header_name(item)
+            what = f"header {name!r}" if name else f"item {position}"
+            raise ConfigError(
+                f"{source}: {what} is not in the form key=value (use e.g. authorization=Bearer%20TOKEN;"
+                " the value is not shown)"
+            )
         headers[unquote(key.strip()).lower()] = unquote(value.strip())
     return headers
 
@@ -112,20 +149,46 @@ def _endpoint(env: Mapping[str, str], signal: str, protocol: str, cli: CliOverri
         base = base or (DEFAULT_GRPC_ENDPOINT if protocol == "grpc" else DEFAULT_HTTP_ENDPOINT)
     source = "--endpoint" if cli.endpoint else "OTEL_EXPORTER_OTLP_ENDPOINT"
     url = _checked_url(base, source, protocol)
-    return url if protocol == "grpc" else f"{url.rstrip('/')}/v1/{signal}"
+    if protocol == "grpc":
+        return url
+    parts = urlsplit(url)  # the signal's path goes before any query, never after it
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/v1/{signal}"))
+
+
+def _split(url: str, source: str) -> SplitResult:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as error:
+        raise ConfigError(f"{source}: {redact_url_safely(url)!r} is not a valid URL ({error})") from None
+    return parts
+
+
+def redact_url_safely(url: str) -> str:
+    """`redact_url`, or a placeholder for text too broken to parse (it may hold a password)."""
+    try:
+        return redact_url(url)
+    except ValueError:
+        return "<unparsable URL>" if "@" in url or "?" in url else url
 
 
 def _checked_url(url: str, source: str, protocol: str) -> str:
     if protocol == "grpc" and "://" not in url:
         url = f"http://{url}"
-    parts = urlsplit(url)
+    parts = _split(url, source)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{source}: {url!r} is not an http:// or https:// URL")
-    try:
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError as error:
-        raise ConfigError(f"{source}: {url!r} has an invalid port") from error
+        raise ConfigError(f"{source}: {redact_url_safely(url)!r} is not an http:// or https:// URL")
     return url
+
+
+def _credentials(url: str) -> tuple[str, dict[str, str]]:
+    """(`url` without `user:password@`, the Basic authorization header it stood for)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, {}
+    userinfo, _, host = parts.netloc.rpartition("@")
+    token = base64.b64encode(unquote(userinfo).encode()).decode()
+    return urlunsplit(parts._replace(netloc=host)), {"authorization": f"Basic {token}"}
 
 
 def _seconds(flag: str, flag_seconds: float | None, picked: tuple[str, str] | None, default_ms: int) -> float:
@@ -184,14 +247,14 @@ def resolve_target(signal: str, env: Mapping[str, str], cli: CliOverrides | None
     """Resolve one signal's destination from the flags and the environment."""
     cli = cli or CliOverrides()
     protocol = _protocol(env, signal, cli)
-    url = _endpoint(env, signal, protocol, cli)
+    url, basic_auth = _credentials(_endpoint(env, signal, protocol, cli))
     insecure_var = _pick(env, signal, "INSECURE")
     insecure = cli.insecure if cli.insecure is not None else bool(insecure_var and insecure_var[1] == "true")
     return SignalTarget(
         signal=signal,
         protocol=protocol,
         url=url,
-        headers=_headers(env, signal, cli),
+        headers={**basic_auth, **_headers(env, signal, cli)},
         compression=_compression(env, signal, cli),
         timeout_s=_timeout_s(env, signal, cli),
         certificate=_file(env, signal, "CERTIFICATE"),

@@ -25,9 +25,8 @@ from agent_usage.exporters.identity import Identity, Privacy, session_uuid
 from agent_usage.exporters.metrics import provider_name
 from agent_usage.pricing import COST_SQL, PRICE_JOIN_SQL, component_cost_sql
 
-BATCH_SPANS = 500
-"""Spans per request: the dashboard caps a request at about 2,300 spans and 4 MB of JSON."""
-MAX_REQUEST_BYTES = 3_000_000
+BATCH_SPANS = 200
+"""Spans per request (about 400 KB as JSON); `delivery.MAX_BODY_BYTES` splits any bigger body."""
 
 _COMPONENTS = (
     ("agent.cost.input.usd", "input_tokens", "input"),
@@ -187,14 +186,3 @@ def build_request(events: Sequence[PendingEvent], ident: Identity, privacy: Priv
             )
         )
     return encode_spans(spans)
-
-
-def sized_batches(
-    events: Sequence[PendingEvent], ident: Identity, privacy: Privacy
-) -> list[tuple[list, Any]]:
-    """Split `events` into requests under MAX_REQUEST_BYTES: [(events, request)]."""
-    request = build_request(events, ident, privacy)
-    if request.ByteSize() <= MAX_REQUEST_BYTES or len(events) == 1:
-        return [(list(events), request)]
-    half = len(events) // 2
-    return sized_batches(events[:half], ident, privacy) + sized_batches(events[half:], ident, privacy)

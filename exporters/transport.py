@@ -29,12 +29,20 @@ RETRYABLE_HTTP = frozenset({408, 429, 502, 503, 504})
 
 
 class ExportFailed(Exception):
-    """The endpoint did not accept a request; `reason` is short and safe to log."""
+    """The endpoint did not accept a request; `reason` is short and safe to log.
 
-    def __init__(self, reason: str, retryable: bool = True) -> None:
+    `timed_out`: no answer in time, so the endpoint may still have kept the data.
+    `too_large`: the endpoint refused the request for its size (HTTP 413), so a smaller one may pass.
+    """
+
+    def __init__(
+        self, reason: str, retryable: bool = True, timed_out: bool = False, too_large: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+        self.timed_out = timed_out
+        self.too_large = too_large
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +54,20 @@ class Accepted:
 
 
 class Transport(Protocol):
-    def send(self, request: Message) -> Accepted: ...
+    def encode(self, request: Message) -> bytes:
+        """The request body as this protocol sends it (before compression)."""
+        ...
+
+    def post(self, body: bytes, timeout_s: float | None = None) -> Accepted:
+        """Send one encoded request; `timeout_s` overrides the target's timeout."""
+        ...
 
     def close(self) -> None: ...
+
+
+def send(transport: Transport, request: Message, timeout_s: float | None = None) -> Accepted:
+    """Encode and send one request."""
+    return transport.post(transport.encode(request), timeout_s)
 
 
 def _response_for(signal: str) -> Message:
@@ -69,6 +88,11 @@ def _accepted(response: Message) -> Accepted:
     partial = response.partial_success
     rejected = getattr(partial, "rejected_data_points", 0) or getattr(partial, "rejected_spans", 0)
     return Accepted(rejected=int(rejected), message=partial.error_message)
+
+
+def _network_failure(error: BaseException, host: str, timeout_s: float) -> ExportFailed:
+    timed_out = isinstance(error, TimeoutError | socket.timeout)
+    return ExportFailed(describe_os_error(error, host, timeout_s), timed_out=timed_out)
 
 
 def describe_os_error(error: BaseException, host: str, timeout_s: float) -> str:
@@ -104,8 +128,10 @@ class HttpTransport:
             context.load_cert_chain(target.client_certificate, target.client_key)
         return context
 
-    def _body(self, request: Message) -> tuple[bytes, dict[str, str]]:
-        body = otlp_json.encode(request) if self._json else request.SerializeToString()
+    def encode(self, request: Message) -> bytes:
+        return otlp_json.encode(request) if self._json else request.SerializeToString()
+
+    def _compressed(self, body: bytes) -> tuple[bytes, dict[str, str]]:
         headers = {
             **self.target.headers,
             "Content-Type": "application/json" if self._json else "application/x-protobuf",
@@ -117,24 +143,25 @@ class HttpTransport:
             body, headers["Content-Encoding"] = zlib.compress(body), "deflate"
         return body, headers
 
-    def send(self, request: Message) -> Accepted:
-        body, headers = self._body(request)
+    def post(self, body: bytes, timeout_s: float | None = None) -> Accepted:
+        timeout = timeout_s or self.target.timeout_s
+        body, headers = self._compressed(body)
         http_request = urllib.request.Request(self.target.url, data=body, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(
-                http_request, timeout=self.target.timeout_s, context=self._context
-            ) as response:
+            with urllib.request.urlopen(http_request, timeout=timeout, context=self._context) as response:
                 payload = response.read()
                 content_type = response.headers.get("Content-Type", "")
         except urllib.error.HTTPError as error:
             raise ExportFailed(
-                f"HTTP {error.code} {error.reason}".rstrip(), retryable=error.code in RETRYABLE_HTTP
+                f"HTTP {error.code} {error.reason}".rstrip(),
+                retryable=error.code in RETRYABLE_HTTP,
+                too_large=error.code == 413,
             ) from None
         except urllib.error.URLError as error:
             reason = error.reason if isinstance(error.reason, BaseException) else OSError(str(error.reason))
-            raise ExportFailed(describe_os_error(reason, self._host, self.target.timeout_s)) from None
+            raise _network_failure(reason, self._host, timeout) from None
         except (OSError, http.client.HTTPException) as error:
-            raise ExportFailed(describe_os_error(error, self._host, self.target.timeout_s)) from None
+            raise _network_failure(error, self._host, timeout) from None
         return _accepted(self._parse(payload, content_type))
 
     def _parse(self, payload: bytes, content_type: str) -> Message:
@@ -169,7 +196,7 @@ class GrpcTransport:
             "gzip": grpc.Compression.Gzip,
             "deflate": grpc.Compression.Deflate,
         }.get(target.compression, grpc.Compression.NoCompression)
-        self._call = self._stub_method(target.signal)
+        self._call = self._raw_method(target.signal)
 
     def _credentials(self, target: SignalTarget):  # noqa: ANN202 - grpc.ChannelCredentials
         def read(path: str | None) -> bytes | None:
@@ -184,29 +211,42 @@ class GrpcTransport:
             certificate_chain=read(target.client_certificate),
         )
 
-    def _stub_method(self, signal: str):  # noqa: ANN202 - a grpc unary callable
-        if signal == "metrics":
-            from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
+    def _raw_method(self, signal: str):  # noqa: ANN202 - a grpc unary callable
+        """The service's Export method taking an encoded request (no serializer: bytes as they are)."""
+        service = (
+            "opentelemetry.proto.collector.metrics.v1.MetricsService"
+            if signal == "metrics"
+            else "opentelemetry.proto.collector.trace.v1.TraceService"
+        )
+        return self._channel.unary_unary(
+            f"/{service}/Export",
+            request_serializer=None,
+            response_deserializer=_response_for(signal).FromString,
+        )
 
-            return metrics_service_pb2_grpc.MetricsServiceStub(self._channel).Export
-        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+    def encode(self, request: Message) -> bytes:
+        return request.SerializeToString()
 
-        return trace_service_pb2_grpc.TraceServiceStub(self._channel).Export
-
-    def send(self, request: Message) -> Accepted:
+    def post(self, body: bytes, timeout_s: float | None = None) -> Accepted:
+        timeout = timeout_s or self.target.timeout_s
         try:
             response = self._call(
-                request,
-                timeout=self.target.timeout_s,
+                body,
+                timeout=timeout,
                 metadata=tuple(self.target.headers.items()),
                 compression=self._compression,
             )
         except self._grpc.RpcError as error:
             code = error.code()
             details = (error.details() or "").splitlines()[0] if error.details() else ""
-            reason = _grpc_reason(code.name, details, self.target.timeout_s)
+            reason = _grpc_reason(code.name, details, timeout)
             retryable = code.name in {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED"}
-            raise ExportFailed(reason, retryable=retryable) from None
+            raise ExportFailed(
+                reason,
+                retryable=retryable,
+                timed_out=code.name == "DEADLINE_EXCEEDED",
+                too_large=code.name == "RESOURCE_EXHAUSTED" and "larger than max" in details.lower(),
+            ) from None
         return _accepted(response)
 
     def close(self) -> None:

@@ -7,14 +7,16 @@ A parser never touches the database: it turns the bytes of one session file into
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import orjson
 
@@ -103,6 +105,41 @@ def walk(root: Path, keep: Callable[[str], bool], on_error: WalkErrors | None = 
                     yield entry.path
             except OSError:
                 continue
+
+
+class NotRegularFile(OSError):
+    """A path named like a session file that is a FIFO, a device, a socket or a folder."""
+
+
+def file_kind(mode: int) -> str:
+    """Plain words for what a non-regular file is."""
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def open_regular(path: Path | str) -> BinaryIO:
+    """Open a regular file for reading, or raise `NotRegularFile` (an OSError).
+
+    Opened with O_NONBLOCK and checked on the open descriptor, so a FIFO put where a session
+    file belongs never blocks the open, and a symlink to /dev/zero is refused before a read.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(errno.EINVAL, f"{file_kind(mode)}, not a regular file", str(path))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def relative_parts(root: Path, path: str) -> tuple[str, ...] | None:

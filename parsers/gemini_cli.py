@@ -28,6 +28,7 @@ from agent_usage.parsers.base import (
     home_dir,
     load_line,
     loads,
+    open_regular,
     parse_ts,
     project_name,
     relative_parts,
@@ -77,8 +78,9 @@ def _project_of(path: Path) -> tuple[str | None, str | None]:
         project_dir = project_dir.parent
     project_dir = project_dir.parent
     try:
-        cwd = (project_dir / ".project_root").read_text(encoding="utf-8").strip() or None
-    except OSError:
+        with open_regular(project_dir / ".project_root") as handle:
+            cwd = handle.read(64 * 1024).decode("utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
         cwd = None
     return (project_name(cwd) if cwd else project_dir.name), cwd
 

@@ -155,7 +155,7 @@ def test_store_locked_by_another_process_raises_busy(tmp_path: Path, monkeypatch
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.3)
+        monkeypatch.setenv("AGENT_USAGE_BUSY_TIMEOUT", "0.3")
         with pytest.raises(DatabaseBusyError, match=f"PID {holder.pid}"), store.connect(db):
             pass
     finally:

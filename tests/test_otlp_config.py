@@ -58,8 +58,25 @@ def test_headers_signal_replaces_generic_and_values_are_decoded() -> None:
     added = resolve_target("metrics", env, CliOverrides(headers=("x-tenant=b",)))
     assert added.headers == {"authorization": "Bearer abc", "x-tenant": "b"}
     assert "abc" not in added.describe() and "authorization" in added.describe()
-    with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_HEADERS: header 'oops' is not in the form"):
+    with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_HEADERS: item 1 is not in the form"):
         resolve_target("metrics", {"OTEL_EXPORTER_OTLP_HEADERS": "oops"})
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("authorization: Bearer SECRET", "header 'authorization'"),
+        ("Authorization: Bearer SECRET==", "header 'authorization'"),
+        ("x-tenant=a,SECRET", "item 2"),
+        ("x-tenant=a, Bearer SECRET", "item 2"),
+    ],
+)
+def test_a_malformed_header_is_named_and_its_secret_never_shown(value: str, named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        resolve_target("traces", {"OTEL_EXPORTER_OTLP_HEADERS": value})
+    message = caught.value.message
+    assert f"OTEL_EXPORTER_OTLP_HEADERS: {named} is not in the form key=value" in message
+    assert "SECRET" not in message and "Bearer" not in message
 
 
 def test_timeout_is_milliseconds_as_the_spec_says() -> None:

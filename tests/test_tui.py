@@ -345,12 +345,11 @@ async def test_stored_data_shows_before_the_startup_ingest_finishes(  # type: ig
 async def test_a_long_first_ingest_fills_the_views_as_batches_land(  # type: ignore[no-untyped-def]
     app_factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agent_usage import ingest as ingest_module
     from agent_usage.tui import app as app_module
 
     monkeypatch.setattr(app_module, "PROGRESS_MIN_BYTES", 0)  # the corpus is small: treat it as long
     monkeypatch.setattr(app_module, "PARTIAL_RELOAD_S", 0.0)
-    monkeypatch.setattr(ingest_module, "BATCH_EVENTS", 1)  # every event commits on its own
+    monkeypatch.setenv("AGENT_USAGE_BATCH", "1")  # every event commits on its own
     monkeypatch.setenv("AGENT_USAGE_WORKERS", "1")
     claude_bytes = sum(p.stat().st_size for p in (app_factory.root / "claude").rglob("*.jsonl"))
     start, resume = gated_ingest(monkeypatch, hold_after_bytes=claude_bytes)

@@ -26,7 +26,7 @@ from textual.worker import Worker, WorkerState
 
 from agent_usage import periods, settings
 from agent_usage.budgets import BudgetStatus
-from agent_usage.errors import ConfigError
+from agent_usage.errors import AgentUsageError, ConfigError, StoreError
 from agent_usage.ingest import IngestSummary, ingest
 from agent_usage.paths import resolve_paths
 from agent_usage.queries import UsageRow
@@ -61,6 +61,14 @@ PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 """Only an ingest reading this much shows a progress bar (a first run, a big rewrite)."""
 PARTIAL_RELOAD_S = 3.0
 """During such an ingest the views re-read the store this often, so they fill as batches land."""
+
+
+def describe_failure(error: BaseException | None) -> tuple[str, str]:
+    """(title, message) of a failed load or ingest, in a user's words, with the fix."""
+    if isinstance(error, AgentUsageError):
+        title = "The store cannot be used" if isinstance(error, StoreError) else "agent-usage"
+        return title, error.message + (f"\n{error.hint}" if error.hint else "")
+    return "Something went wrong", f"{type(error).__name__}: {error}\nPress r to try again."
 
 
 def _figures(row: UsageRow, style: str = "", compact: bool = False) -> list[Text]:
@@ -161,6 +169,7 @@ class AgentUsageApp(App[None]):
         self._ingest_lock = threading.Lock()
         self._ingest_again = threading.Event()
         self._changed_lock = threading.Lock()
+        self._errors_shown: set[str] = set()
         self._changed: set[str] = set()
         self._full_ingest = True  # the first run (and `r`) checks every file; the watcher's only its own
         self._last_partial_reload = time.monotonic()
@@ -380,11 +389,21 @@ class AgentUsageApp(App[None]):
         )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A failed load or ingest is shown, never swallowed (the app keeps running)."""
-        if event.state == WorkerState.ERROR:
-            error = event.worker.error
-            message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
-            self.notify(message, title=f"{event.worker.name} failed", severity="error", timeout=10)
+        """A failed load or ingest is shown once, in plain words with its fix, never swallowed.
+
+        The loaders of every tab fail together on a damaged store: one notification says so,
+        until a load succeeds again.
+        """
+        if event.state == WorkerState.SUCCESS:
+            self._errors_shown.clear()
+            return
+        if event.state != WorkerState.ERROR:
+            return
+        title, message = describe_failure(event.worker.error)
+        if message in self._errors_shown:
+            return
+        self._errors_shown.add(message)
+        self.notify(message, title=title, severity="error", timeout=15, markup=False)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "table-session" and event.row_key.value not in (None, "__total__"):
@@ -453,7 +472,9 @@ class AgentUsageApp(App[None]):
             self.settings = settings.load(resolve_paths().config_file)
         except ConfigError as error:
             self.settings = None
-            self.notify(error.message, title="config.toml ignored", severity="error", timeout=15)
+            self.notify(
+                error.message, title="config.toml ignored", severity="error", timeout=15, markup=False
+            )
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
