@@ -1,5 +1,21 @@
-"""`python -m agent_usage` runs the CLI."""
+"""The process entry point (`agent-usage` and `python -m agent_usage`).
 
-from agent_usage.cli import main
+Importing the CLI takes a few hundred milliseconds; a Ctrl-C in that time is still one line
+and exit 130, not a traceback from inside an import.
+"""
 
-main()
+import sys
+
+
+def run() -> None:
+    """Import the CLI and run it."""
+    try:
+        from agent_usage.cli import main
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    main()
+
+
+if __name__ == "__main__":
+    run()

@@ -705,6 +705,8 @@ def main() -> None:
 def _main() -> None:
     try:
         code = app(standalone_mode=False)  # returns the code of a typer.Exit instead of raising it
+        if code == errors.ExitCode.INTERRUPTED:  # click turned a Ctrl-C into this code
+            raise KeyboardInterrupt
         if isinstance(code, int) and code:
             sys.exit(code)
     except errors.AgentUsageError as error:

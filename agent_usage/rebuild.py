@@ -132,7 +132,7 @@ def _carry_over(db_path: Path, old_path: Path, prices_file: Path | None) -> int:
                 con.execute(f"INSERT INTO exported_spans SELECT * FROM {old}.exported_spans")
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            store.rollback(con)
             raise
         finally:
             con.execute(f"DETACH {old}")

@@ -165,10 +165,14 @@ _DAMAGE_SIGNS = ("not a valid duckdb", "corrupt", "checksum", "serializ", "could
 
 
 def is_duckdb_file(path: Path) -> bool:
-    """Whether `path` starts like a DuckDB database (an empty file counts as a new one)."""
+    """Whether `path` starts like a DuckDB database (a missing or empty file counts as a new one).
+
+    Only for a file no connection of this process has open: closing any descriptor of a file
+    drops every POSIX lock this process holds on it, DuckDB's included.
+    """
     try:
-        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the open
-            raise StoreError(f"{path}: not an agent-usage store (not a regular file); it was left as it is")
+        if not stat.S_ISREG(path.stat().st_mode):
+            return False
         with path.open("rb") as handle:
             head = handle.read(12)
     except FileNotFoundError:
@@ -176,6 +180,18 @@ def is_duckdb_file(path: Path) -> bool:
     except OSError as error:
         raise StoreError(f"{path}: cannot read the store: {error.strerror}") from error
     return not head or head[8:12] == DUCKDB_MAGIC
+
+
+def _check_regular(path: Path) -> None:
+    """Refuse a FIFO or device before DuckDB opens it (a FIFO would block the open)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise StoreError(f"{path}: cannot read the store: {error.strerror}") from error
+    if not stat.S_ISREG(mode):
+        raise StoreError(f"{path}: not an agent-usage store (not a regular file); it was left as it is")
 
 
 def _not_duckdb(path: Path) -> StoreError:
@@ -204,8 +220,7 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     Replacement scans are off: a query naming a missing table must fail as such, not pick up
     a Python variable of that name from the caller's frame.
     """
-    if not is_duckdb_file(path):
-        raise _not_duckdb(path)
+    _check_regular(path)
     busy_timeout_s = tuning.busy_timeout_s()
     deadline = time.monotonic() + busy_timeout_s
     delay = 0.005
@@ -217,6 +232,8 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         except duckdb.IOException as error:
             message = str(error)
             lowered = message.lower()
+            if "lock" not in lowered and not is_duckdb_file(path):  # checked only once DuckDB refused it
+                raise _not_duckdb(path) from error
             if _is_damage(error):
                 raise damaged(path, error) from error
             if "lock" not in lowered:
@@ -229,6 +246,8 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
         except duckdb.Error as error:
+            if not is_duckdb_file(path):
+                raise _not_duckdb(path) from error
             raise damaged(path, error) from error
 
 
@@ -544,7 +563,7 @@ def write_batch(
         _upsert_files(con, files)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     return MergeResult(new_events=new_events, duplicates=loaded - new_events)
 
@@ -558,6 +577,13 @@ def _upsert_files(con: duckdb.DuckDBPyConnection, files: Sequence[FileRecord]) -
     con.execute(
         "INSERT OR REPLACE INTO files SELECT * REPLACE (now()::TIMESTAMP AS last_read) FROM files_staging"
     )
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back after a failure, keeping the failure: DuckDB may have ended the transaction
+    itself (a conflict, an interrupt), and a second error would hide the first."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("ROLLBACK")
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -83,3 +87,77 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
     """This process's environment without any agent, OTLP or store variable, plus `extra`."""
     prefixes = ("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "OTEL_", "AGENT_USAGE_")
     return {**{k: v for k, v in os.environ.items() if not k.startswith(prefixes)}, **extra}
+
+
+def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for the real CLI: this test's isolated HOME and AGENT_USAGE_HOME, no
+    agent or OTLP variable of the machine running the tests, plain output, and `extra`."""
+    prefixes = ("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "OTEL_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    return {**env, "NO_COLOR": "1", "COLUMNS": "160", **(extra or {})}
+
+
+def run_cli(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    as_user: Sequence[str] = (),
+    umask: int | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`agent-usage ARGS` in a subprocess (`as_user`: a command prefix such as setpriv's)."""
+    return subprocess.run(
+        [*as_user, sys.executable, "-m", "agent_usage", *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(env),
+        timeout=timeout,
+        preexec_fn=(lambda: os.umask(umask)) if umask is not None else None,  # noqa: PLW1509
+    )
+
+
+def start_cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+    """`agent-usage ARGS` started in the background, stdout and stderr piped, for signal tests."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "agent_usage", *args],
+        env=cli_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+NOBODY = 65534
+
+
+@dataclass(frozen=True)
+class Unprivileged:
+    """Where a test can make files an ordinary user owns, and the prefix that runs a command as
+    that user: as root (CI), setpriv's nobody in a world-readable temp dir; otherwise oneself."""
+
+    base: Path
+    prefix: tuple[str, ...]
+
+    def own(self, path: Path) -> None:
+        """Give `path` and everything below it to the user the commands run as."""
+        if not self.prefix:
+            return
+        for folder, dirs, files in os.walk(path):
+            for name in [folder, *(os.path.join(folder, n) for n in (*dirs, *files))]:
+                os.chown(name, NOBODY, NOBODY)
+
+
+@pytest.fixture
+def unprivileged(tmp_path: Path) -> Iterator[Unprivileged]:
+    """Permission-denied tests run for real, as root too: through setpriv as nobody."""
+    if os.geteuid() != 0:
+        yield Unprivileged(tmp_path, ())
+        return
+    setpriv = shutil.which("setpriv")
+    assert setpriv is not None, "setpriv (util-linux) runs the permission tests as an ordinary user"
+    base = Path(tempfile.mkdtemp(prefix="agent-usage-unprivileged-"))
+    os.chmod(base, 0o755)
+    os.chown(base, NOBODY, NOBODY)
+    try:
+        yield Unprivileged(base, (setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
