@@ -36,8 +36,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
 )
-stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
-stderr = Console(stderr=True, soft_wrap=True)
+# markup off: every string printed is data (a project named [wip], a path); styles come as Text
+stdout = Console(
+    soft_wrap=False, markup=False, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
+)
+stderr = Console(stderr=True, soft_wrap=True, markup=False)
 
 MAX_WARNINGS = 20
 """Ingest warnings printed in full; the rest are counted."""
@@ -698,8 +701,9 @@ def main() -> None:
     except BaseException as error:
         if not _interrupted(error):
             raise
-        stderr.print("interrupted", highlight=False)
-        sys.exit(errors.ExitCode.INTERRUPTED)
+        from agent_usage.__main__ import exit_interrupted
+
+        exit_interrupted()
 
 
 def _main() -> None:

@@ -56,7 +56,10 @@ def sources(con: duckdb.DuckDBPyConnection | None, env: Mapping[str, str]) -> li
     reports = []
     for name, parser in PARSERS.items():
         for root in parser.roots(env):
-            exists = root.is_dir()
+            try:
+                exists = root.is_dir()
+            except OSError:  # a parent we may not enter: nothing there for us
+                exists = False
             files = sum(1 for _ in parser.discover(root)) if exists else 0
             events, last = 0, None
             if con is not None:

@@ -100,7 +100,11 @@ def discover(
         if harnesses is not None and name not in harnesses:
             continue
         for root in parser.roots(env):
-            if not root.is_dir():
+            try:
+                if not root.is_dir():
+                    continue
+            except OSError as error:  # a parent we may not enter (another user's HOME)
+                on_error(str(root), error)
                 continue
             if only is None:
                 found.extend((name, path) for path in sorted(parser.discover(root, on_error)))

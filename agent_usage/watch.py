@@ -23,7 +23,7 @@ from typing import IO
 import orjson
 
 from agent_usage import periods, settings, store
-from agent_usage.errors import AgentUsageError
+from agent_usage.errors import AgentUsageError, DatabaseBusyError, StoreError
 from agent_usage.exporters import metrics, otlp_json, traces
 from agent_usage.exporters.delivery import Delivery
 from agent_usage.exporters.identity import Identity, Privacy, identity
@@ -220,6 +220,12 @@ class Exporter:
             try:
                 result.new_events = self.ingest()
             except AgentUsageError as error:
+                if (
+                    self.options.one_shot
+                    and isinstance(error, StoreError)
+                    and not isinstance(error, DatabaseBusyError)
+                ):
+                    raise  # `--once` on a store it cannot use: that one line is the answer
                 result.errors.append(f"ingest: {error.message}")
                 log.warning("ingest skipped this tick: %s", error.message)
         retry_in = self.retry_delay(extra_failure=True)

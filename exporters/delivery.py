@@ -35,7 +35,7 @@ MAX_TIMEOUT_S = 60.0
 
 
 class Delivery(Generic[T]):
-    """Sends items (usage events as spans) in batches to one endpoint; remembers what it learned of it."""
+    """Sends spans (one per usage event) in batches to one endpoint, and remembers what it learned."""
 
     def __init__(
         self,

@@ -5,7 +5,9 @@ HTTP takes protobuf or JSON bodies, gzip or deflate, on /v1/metrics and /v1/trac
 answers with the matching Export*ServiceResponse; gRPC serves the generated Metrics and
 Trace services. Every accepted request is kept, decoded, for assertions. `fail_with` makes
 it answer an HTTP status (and UNAVAILABLE over gRPC) to test retries; `stop()` and a new
-`start()` on the same ports simulate an endpoint that goes away and comes back.
+`start()` on the same ports simulate an endpoint that goes away and comes back. `delay_s`
+makes it keep a request and answer late (a slow endpoint); `max_body_bytes` makes it refuse
+larger bodies with 413, as nginx's `client_max_body_size` does.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from concurrent import futures
 from dataclasses import dataclass
@@ -49,6 +52,8 @@ class Received:
     content_encoding: str
     headers: dict[str, str]
     message: Message
+    body_bytes: int = 0
+    query: str = ""
 
 
 def attributes(key_values: Any) -> dict[str, Any]:
@@ -77,6 +82,9 @@ class OtlpReceiver:
         self.received: list[Received] = []
         self.fail_with: int | None = None
         self.reject_spans = 0
+        self.delay_s = 0.0
+        self.max_body_bytes: int | None = None
+        self.refused_too_large = 0
         self.http_port = 0
         self.grpc_port = 0
         self.scheme = "http"
@@ -213,13 +221,18 @@ class OtlpReceiver:
                 return None
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                route = _REQUESTS.get(self.path)
+                path, _, query = self.path.partition("?")
+                route = _REQUESTS.get(path)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if route is None:
                     self.send_error(404)
                     return
-                if receiver.fail_with is not None:
-                    self.send_response(receiver.fail_with)
+                status = receiver.fail_with
+                if receiver.max_body_bytes is not None and len(body) > receiver.max_body_bytes:
+                    receiver.refused_too_large += 1
+                    status = 413
+                if status is not None:
+                    self.send_response(status)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
@@ -243,8 +256,12 @@ class OtlpReceiver:
                         encoding,
                         {k.lower(): v for k, v in self.headers.items()},
                         message,
+                        len(body),
+                        query,
                     )
                 )
+                if receiver.delay_s:  # kept already; the answer comes late
+                    time.sleep(receiver.delay_s)
                 response = receiver._response(signal)
                 payload = (
                     otlp_json.encode(response)

@@ -114,23 +114,6 @@ def test_an_ingest_killed_midway_is_completed_by_the_next_run(tmp_path: Path, ki
     assert rows(db_of(env)) == rows(db_of(clean_env))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder regardless of its mode")
-def test_an_unreadable_folder_is_named_and_the_rest_ingested(tmp_path: Path, isolated_home: Path) -> None:
-    from tests.conftest import copy_fixture, fixture_env
-
-    root = copy_fixture("claude-code", "subagents", tmp_path)
-    locked = next(p for p in (root / "projects").rglob("subagents") if p.is_dir())
-    locked.chmod(0)
-    try:
-        summary = ingest_module.ingest(
-            tmp_path / "s.duckdb", env=fixture_env("claude-code", root, isolated_home)
-        )
-    finally:
-        locked.chmod(0o755)
-    assert any(p == f"{locked}: cannot read folder: Permission denied" for p in summary.problems)
-    assert summary.events_new > 0
-
-
 def test_files_deleted_or_truncated_between_discovery_and_read(
     tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

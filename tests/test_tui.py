@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -412,3 +413,31 @@ async def test_the_folder_watcher_starts_off_the_ui_thread(  # type: ignore[no-u
         await settle(app, pilot)
         assert len(started_on) == 1 and started_on[0] is not threading.main_thread()
         assert "live (" in str(app.query_one("#filters", Static).render())
+
+
+async def test_a_damaged_store_is_one_notification_with_the_fix(app_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from agent_usage import store
+
+    db = tmp_path / "store.duckdb"
+    with store.connect(db) as con:  # a store of several blocks, then cut short
+        con.execute("CREATE TABLE filler AS SELECT range AS i FROM range(1000000)")
+    os.truncate(db, 300_000)
+    app = app_factory()
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(app, pilot)
+        notes = list(app._notifications)
+        assert len(notes) == 1, [(n.title, n.message) for n in notes]
+        assert notes[0].title == "The store cannot be used"
+        assert "not a usable agent-usage store (damaged file" in notes[0].message
+        assert "`agent-usage rebuild` re-creates it" in notes[0].message
+
+
+async def test_a_config_error_keeps_its_brackets(app_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "agent-usage" / "config" / "config.toml").write_text("[budget]\ndaily = 1\n")
+    app = app_factory()
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(app, pilot)
+        (note,) = [n for n in app._notifications if n.title == "config.toml ignored"]
+        # shown as text: with markup, Textual would take [budget] for a style and drop it
+        assert note.markup is False
+        assert "unknown section [budget]; known sections: budgets, concentration" in note.message

@@ -381,7 +381,8 @@ class AgentUsageApp(App[None]):
                     ", ".join(row.projects),
                     local_time(row.last_ts, self.tz),
                 ]
-            table.add_row(*lead, *_figures(row, compact=compact), key=row.key)
+            # Text, not str: DataTable reads a str cell as markup, and a project named [wip] is text
+            table.add_row(*map(Text, lead), *_figures(row, compact=compact), key=row.key)
         total = report.totals
         lead_blank = [""] * (3 if view == "session" else 0)
         table.add_row(

@@ -83,7 +83,7 @@ class SessionScreen(Screen[None]):
             ]
             table.add_row(
                 local_time(turn.ts, tz, "%Y-%m-%d %H:%M:%S"),
-                turn.model,
+                Text(turn.model),
                 *(Text(value, justify="right") for value in figures),
             )
 

@@ -64,7 +64,7 @@ def share_table(title: str, rows: Sequence[UsageRow], limit: int = 6) -> Table:
     for row in rows[:limit]:
         share = (row.cost_usd or 0.0) / total
         table.add_row(
-            row.key,
+            Text(row.key),
             Text(BAR * max(1, round(share * 6)) if share else "", style="cyan"),
             money(row.cost_usd, row.unpriced_models, compact=True),
         )
