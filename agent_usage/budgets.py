@@ -59,8 +59,7 @@ def period_bounds(period: str, now: datetime, tz: str, start_of_week: str) -> tu
     if period == "daily":
         first, after = today, today + timedelta(days=1)
     elif period == "weekly":
-        offset = (today.weekday() - periods.week_start_index(start_of_week)) % 7
-        first = today - timedelta(days=offset)
+        first = periods.week_first_day(today, periods.week_start_index(start_of_week))
         after = first + timedelta(days=7)
     else:
         first = today.replace(day=1)

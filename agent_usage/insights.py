@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 import duckdb
 
-from agent_usage import queries
+from agent_usage import periods, queries
 from agent_usage.queries import Filters
 
 
@@ -83,10 +83,6 @@ def streaks(days: list[date], today: date) -> tuple[int, int]:
     return current, longest
 
 
-def _week_start(day: date, week_start: int) -> date:
-    return day - timedelta(days=(day.weekday() - week_start) % 7)
-
-
 def adoption(con: duckdb.DuckDBPyConnection, filters: Filters, today: date) -> Adoption:
     """Active days, streaks, weekly-active weeks, sessions per active day, variety, harness share."""
     day_rows = queries.usage_rows(con, "day", filters)
@@ -94,8 +90,8 @@ def adoption(con: duckdb.DuckDBPyConnection, filters: Filters, today: date) -> A
         return Adoption()
     days = sorted(date.fromisoformat(row.key) for row in day_rows)
     current, longest = streaks(days, today)
-    weeks = {_week_start(day, filters.week_start) for day in days}
-    span_weeks = (_week_start(days[-1], filters.week_start) - min(weeks)).days // 7 + 1
+    weeks = {periods.week_first_day(day, filters.week_start) for day in days}
+    span_weeks = (periods.week_first_day(days[-1], filters.week_start) - min(weeks)).days // 7 + 1
     total = queries.totals(con, filters)
     return Adoption(
         active_days=len(days),

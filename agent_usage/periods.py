@@ -73,6 +73,14 @@ def week_start_index(name: str) -> int:
         raise UsageError(f"--start-of-week: choose one of {', '.join(WEEKDAYS)}") from None
 
 
+def week_first_day(day: date, week_start: int) -> date:
+    """The first day of the week that contains `day`, weeks starting on `week_start` (0 = monday).
+
+    The one place that decides it: reports, budgets, insights and the TUI's week card.
+    """
+    return day - timedelta(days=(day.weekday() - week_start) % 7)
+
+
 def to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     """A wall-clock time in `tz` (or an aware datetime) as naive UTC."""
     if local.tzinfo is None:

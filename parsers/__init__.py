@@ -1,4 +1,8 @@
-"""One parser per harness, all with the surface described in `base.HarnessParser`."""
+"""One parser per harness, all with the surface described in `base.HarnessParser`.
+
+This folder is installed as `agent_usage.parsers` (setuptools `package-dir` in pyproject.toml):
+import it by that name. docs/architecture.md, "Layout", says why.
+"""
 
 from __future__ import annotations
 

@@ -441,3 +441,17 @@ async def test_a_config_error_keeps_its_brackets(app_factory, tmp_path: Path) ->
         # shown as text: with markup, Textual would take [budget] for a style and drop it
         assert note.markup is False
         assert "unknown section [budget]; known sections: budgets, concentration" in note.message
+
+
+async def test_the_week_card_starts_on_the_configured_day(app_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # now is Monday 2026-11-16 (UTC): from Monday only X2 0.02 + G1 0.0375; from Sunday also
+    # C4 0.018 and the unpriced C5 (hand-worked in expected.json)
+    app = app_factory()
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(app, pilot)
+        assert card(app, "week").startswith("$0.06")
+    (tmp_path / "agent-usage" / "config" / "config.toml").write_text('[budgets]\nstart_of_week = "sunday"\n')
+    app = app_factory()
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(app, pilot)
+        assert card(app, "week").startswith("$0.08 + 1 unpriced model")

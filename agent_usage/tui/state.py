@@ -7,7 +7,7 @@ and returns dataclasses, so widgets never touch DuckDB.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,7 +105,8 @@ def load_overview(
     selected = state.to_filters(tz, now)
     unbounded = replace(selected, since=None, until=None)
     today = periods.from_utc(now, zone).date()
-    week_start = today - timedelta(days=today.weekday())
+    start_of_week = settings.start_of_week if settings else "monday"
+    week_start = periods.week_first_day(today, periods.week_start_index(start_of_week))
 
     def since(day: datetime | None) -> Filters:
         return replace(unbounded, since=day)

@@ -1,0 +1,74 @@
+"""The wheel as users get it, and the code style the repository keeps: both checked in CI
+through the README's one test command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_parsers_and_exporters_under_agent_usage(tmp_path: Path) -> None:
+    """`parsers/` and `exporters/` ship as `agent_usage.parsers` and `agent_usage.exporters`,
+    and nothing generic lands in site-packages."""
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "-w",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("agent_usage-*.whl")
+    target = tmp_path / "site"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert installed.returncode == 0, installed.stderr
+    assert sorted(p.name for p in target.iterdir() if not p.name.endswith(".dist-info")) == [
+        "agent_usage",
+        "bin",
+    ]
+    # -S: no .pth files, so the editable install of this checkout cannot answer the import
+    dependencies = sysconfig.get_paths()["purelib"]
+    code = (
+        f"import sys; sys.path[:0] = [{str(target)!r}]; sys.path.append({dependencies!r})\n"
+        "import agent_usage.parsers.claude_code as parser, agent_usage.exporters.transport as transport\n"
+        "import agent_usage.tui.app\n"
+        "print(parser.__file__); print(transport.__file__)"
+    )
+    imported = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0, imported.stderr
+    files = imported.stdout.split()
+    assert files == [
+        str(target / "agent_usage" / "parsers" / "claude_code.py"),
+        str(target / "agent_usage" / "exporters" / "transport.py"),
+    ]
+
+
+def test_ruff_finds_nothing_to_say() -> None:
+    folders = [str(ROOT / name) for name in ("agent_usage", "parsers", "exporters", "tests")]
+    check = subprocess.run([sys.executable, "-m", "ruff", "check", *folders], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    style = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", *folders], capture_output=True, text=True
+    )
+    assert style.returncode == 0, style.stdout + style.stderr
