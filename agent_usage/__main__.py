@@ -4,6 +4,7 @@ Importing the CLI takes a few hundred milliseconds; a Ctrl-C in that time is sti
 and exit 130, not a traceback from inside an import.
 """
 
+import importlib
 import os
 import signal
 import sys
@@ -21,9 +22,27 @@ def exit_interrupted() -> None:
     os._exit(130)
 
 
+def _import_held(*names: str) -> None:
+    """Import modules with Ctrl-C held back until they are loaded.
+
+    DuckDB's extension aborts the process ("Fatal Python error: Aborted") when a
+    KeyboardInterrupt arrives while it initialises; held back, the Ctrl-C is delivered right
+    after the import, where it is an ordinary `interrupted`.
+    """
+    block = getattr(signal, "pthread_sigmask", None)
+    previous = block(signal.SIG_BLOCK, {signal.SIGINT}) if block else None
+    try:
+        for name in names:
+            importlib.import_module(name)
+    finally:
+        if block:
+            block(signal.SIG_SETMASK, previous)
+
+
 def run() -> None:
     """Import the CLI and run it."""
     try:
+        _import_held("duckdb", "agent_usage.cli")
         from agent_usage.cli import main
     except KeyboardInterrupt:
         exit_interrupted()
