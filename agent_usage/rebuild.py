@@ -3,7 +3,7 @@
 For a store that is damaged, or one that should be re-derived after a parser fix. The new
 store is built in a temporary file beside the old one and swapped in only when complete, so
 an interrupted rebuild (Ctrl-C, a crash) leaves the store exactly as it was. The old file is
-never deleted by the swap: it is kept beside the new one as `<store>.<time>.old`, and only
+never deleted by the swap: it is kept beside the new one as `<store>.<time>-<n>.old`, and only
 the newest `KEEP_BACKUPS` of those are kept.
 
 What only an old store knows is carried over from the newest good copy (the store itself,
@@ -152,6 +152,16 @@ def _checkpoint(path: Path) -> None:
         con.execute("CHECKPOINT")
 
 
+def _backup_name(db_path: Path) -> Path:
+    """`<store>.<time>-<n>.old`: the counter tells apart rebuilds within one second, and names
+    sort by age as text."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    counter = 0
+    while (backup := db_path.with_name(f"{db_path.name}.{stamp}-{counter:03d}.old")).exists():
+        counter += 1
+    return backup
+
+
 def _swap(db_path: Path, temp: Path, live_readable: bool) -> Path | None:
     """Put the new store in place; return where the old one is kept.
 
@@ -162,7 +172,7 @@ def _swap(db_path: Path, temp: Path, live_readable: bool) -> Path | None:
     if not db_path.exists():
         os.replace(temp, db_path)
         return None
-    backup = db_path.with_name(f"{db_path.name}.{time.strftime('%Y%m%dT%H%M%S')}.old")
+    backup = _backup_name(db_path)
     if live_readable:
         _checkpoint(db_path)  # its log belongs to the old file, not to the new one
     wal = db_path.with_name(db_path.name + ".wal")

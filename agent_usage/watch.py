@@ -22,7 +22,7 @@ from typing import IO
 
 import orjson
 
-from agent_usage import periods, settings, store
+from agent_usage import export_queries, export_state, periods, settings, store
 from agent_usage.errors import AgentUsageError, DatabaseBusyError, StoreError
 from agent_usage.exporters import metrics, otlp_json, traces
 from agent_usage.exporters.delivery import Delivery
@@ -149,9 +149,13 @@ class Exporter:
         return summary.events_new
 
     def metric_points(self) -> list[metrics.Point]:
+        """Every series as it stands now, pinned to what endpoints accepted before."""
         with store.connect(self.options.db_path) as con:
-            current = metrics.current_points(con, self.identity, self.options.privacy)
-            return metrics.pinned(con, current, self.profile)
+            models = export_queries.model_totals(con, self.options.privacy.projects)
+            projects = export_queries.project_totals(con, self.options.privacy.projects)
+            accepted = export_queries.accepted_series(con)
+        current = metrics.current_points(models, projects, self.identity)
+        return metrics.pinned(accepted, current, self.profile)
 
     def budget_points(self) -> list[metrics.Point]:
         """Limit and current-period spend of every budget in config.toml (gauges)."""
@@ -173,7 +177,7 @@ class Exporter:
         if accepted.rejected:
             log.warning("metrics: rejected %d points: %s", accepted.rejected, accepted.message)
         with store.connect(self.options.db_path) as con:
-            metrics.remember(con, points, self.profile)
+            export_state.record_series(con, metrics.accepted_rows(points, self.profile))
         return len(points)
 
     def export_spans(self, max_spans: int = MAX_SPANS_PER_TICK) -> tuple[int, int]:
@@ -185,13 +189,13 @@ class Exporter:
         """
         destination = self.targets["traces"].destination
         with store.connect(self.options.db_path) as con:
-            events = traces.pending(con, destination, max_spans)
+            events = export_queries.pending_spans(con, destination, max_spans)
         sent = 0
 
-        def accepted(batch: Sequence[traces.PendingEvent]) -> None:
+        def accepted(batch: Sequence[export_queries.PendingEvent]) -> None:
             nonlocal sent
             with store.connect(self.options.db_path) as con:
-                traces.mark_sent(con, destination, [event.event_key for event in batch])
+                export_state.record_spans(con, destination, [event.event_key for event in batch])
             sent += len(batch)
 
         self.spans_sent = 0
@@ -211,7 +215,7 @@ class Exporter:
     def pending_spans(self) -> int:
         """Spans the traces endpoint has not accepted yet."""
         with store.connect(self.options.db_path) as con:
-            return traces.pending_count(con, self.targets["traces"].destination)
+            return export_queries.pending_span_count(con, self.targets["traces"].destination)
 
     def tick(self) -> TickResult:
         """One cycle: ingest, then each enabled signal; failures are recorded, never raised."""
@@ -280,8 +284,8 @@ class Exporter:
         if "traces" in self.targets:
             destination = self.targets["traces"].destination
             with store.connect(self.options.db_path) as con:
-                events = traces.pending(con, destination, self.options.batch_spans)
-                result.spans_pending = traces.pending_count(con, destination)
+                events = export_queries.pending_spans(con, destination, self.options.batch_spans)
+                result.spans_pending = export_queries.pending_span_count(con, destination)
             if events:
                 request = traces.build_request(events, self.identity, self.options.privacy)
                 self._print(out, self.targets["traces"], otlp_json.to_dict(request))

@@ -139,14 +139,6 @@ class Privacy:
     def path(self, value: str | None) -> str | None:
         return self._apply(self.paths, value)
 
-    def project_sql(self, column: str) -> str:
-        """The same transformation in DuckDB, for grouping metrics by the exported value."""
-        if self.projects == "drop":
-            return "NULL::VARCHAR"
-        if self.projects == "hash":
-            return f"CASE WHEN nullif({column}, '') IS NULL THEN NULL ELSE left(sha256({column}), 12) END"
-        return f"nullif({column}, '')"
-
 
 @dataclass(frozen=True, slots=True)
 class Identity:

@@ -1,4 +1,4 @@
-"""OTLP metrics: cumulative monotonic sums of all-time totals, read from the store at each tick.
+"""OTLP metrics: cumulative monotonic sums of all-time totals, handed over at each tick.
 
 Why totals and not deltas: the store is the durable history, so every tick can say "this is
 everything so far" and a restart, a rebuilt store or a second run sends the same numbers
@@ -16,106 +16,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import duckdb
 import orjson
 
-from agent_usage import store
 from agent_usage.budgets import BudgetStatus
+from agent_usage.export_queries import AcceptedSeries, ModelTotals, ProjectTotals, SeriesRow
 from agent_usage.exporters.identity import Identity, Privacy
-from agent_usage.pricing import PRICE_JOIN_SQL, cost_for_mode
-
-
-@dataclass(frozen=True, slots=True)
-class MetricSpec:
-    """One exported instrument: its name, unit, the SQL aggregate and its fixed attributes."""
-
-    name: str
-    unit: str
-    description: str
-    aggregate: str
-    by_model: bool = True
-    token_type: str | None = None
-    is_int: bool = True
-
-
-_ALL_INPUT = "input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens"
-_CACHE_WRITE = "cache_write_5m_tokens + cache_write_1h_tokens"
-
-METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec(
-        "gen_ai.client.inference.usage.input_tokens",
-        "{token}",
-        "Input tokens including cache reads and writes (GenAI semantic conventions).",
-        f"sum({_ALL_INPUT})",
-        token_type="input",
-    ),
-    MetricSpec(
-        "gen_ai.client.inference.usage.output_tokens",
-        "{token}",
-        "Output tokens including reasoning.",
-        "sum(output_tokens)",
-        token_type="output",
-    ),
-    MetricSpec(
-        "gen_ai.client.inference.usage.cache_read.input_tokens",
-        "{token}",
-        "Input tokens read from the prompt cache (a part of input_tokens).",
-        "sum(cache_read_tokens)",
-        token_type="cache_read",
-    ),
-    MetricSpec(
-        "gen_ai.client.inference.usage.cache_write.input_tokens",
-        "{token}",
-        "Input tokens written to the prompt cache (a part of input_tokens).",
-        f"sum({_CACHE_WRITE})",
-        token_type="cache_write",
-    ),
-    MetricSpec(
-        "gen_ai.client.inference.usage.reasoning.output_tokens",
-        "{token}",
-        "Reasoning tokens (a part of output_tokens).",
-        "sum(reasoning_tokens)",
-        token_type="reasoning",
-    ),
-    MetricSpec(
-        "agent.cost.usage",
-        "USD",
-        "Cost in USD: the cost the agent recorded, else calculated from tokens and prices.",
-        "sum(cost)",
-        is_int=False,
-    ),
-    MetricSpec("agent.requests", "{request}", "Billed model requests.", "count(*)"),
-    MetricSpec(
-        "agent.sessions",
-        "{session}",
-        "Agent sessions (by harness and project only).",
-        "count(DISTINCT session_id)",
-        by_model=False,
-    ),
-)
-"""Every metric in one table, so a convention rename is a one-line change."""
-
-PROVIDER_NAMES = {
-    "anthropic": "anthropic",
-    "openai": "openai",
-    "google": "gcp.gen_ai",
-    "aws": "aws.bedrock",
-    "azure": "azure.ai.openai",
-    "x-ai": "x_ai",
-    "mistral": "mistral_ai",
-    "deepseek": "deepseek",
-    "groq": "groq",
-    "cohere": "cohere",
-    "perplexity": "perplexity",
-    "moonshotai": "moonshot_ai",
-}
-"""Our provider ids (genai-prices') to `gen_ai.provider.name` well-known values."""
-
-
-def provider_name(provider: str | None) -> str:
-    if not provider:
-        return "unknown"
-    return PROVIDER_NAMES.get(provider, provider)
+from agent_usage.exporters.semconv import METRICS, MetricSpec, provider_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,38 +64,29 @@ def _series_attributes(
     return attributes
 
 
-def current_points(con: duckdb.DuckDBPyConnection, ident: Identity, privacy: Privacy) -> list[Point]:
-    """All-time totals per series from the store, start time = the series' first event."""
-    project = privacy.project_sql("e.project")
-    model_specs = [s for s in METRICS if s.by_model]
-    session_specs = [s for s in METRICS if not s.by_model]
-    by_model = con.execute(
-        f"""
-        WITH priced AS (SELECT e.*, {cost_for_mode("auto")} AS cost, {project} AS exported_project
-                        FROM events e {PRICE_JOIN_SQL})
-        SELECT harness, exported_project, provider, model, min(ts),
-               {", ".join(s.aggregate for s in model_specs)}
-        FROM priced GROUP BY ALL
-        """
-    ).fetchall()
-    session_aggregates = ", ".join(s.aggregate for s in session_specs)
-    by_project = con.execute(
-        f"""
-        SELECT harness, {project} AS exported_project, min(ts), {session_aggregates}
-        FROM events e GROUP BY ALL
-        """
-    ).fetchall()
+def current_points(
+    models: Sequence[ModelTotals], projects: Sequence[ProjectTotals], ident: Identity
+) -> list[Point]:
+    """Points of every metric from the store's all-time totals; start time = the first event."""
     points: list[Point] = []
-    for harness, proj, provider, model, first, *values in by_model:
-        for spec, value in zip(model_specs, values, strict=True):
+    for totals in models:
+        for spec in METRICS:
+            if not spec.by_model:
+                continue
+            value = getattr(totals, spec.total)
             if value is None:  # an unpriced model has no cost series, never a $0 one
                 continue
-            attributes = _series_attributes(spec, harness, proj, provider, model, ident)
-            points.append(Point(spec.name, attributes, _ns(first), _stable(value)))
-    for harness, proj, first, *values in by_project:
-        for spec, value in zip(session_specs, values, strict=True):
-            attributes = _series_attributes(spec, harness, proj, None, None, ident)
-            points.append(Point(spec.name, attributes, _ns(first), _stable(value)))
+            attributes = _series_attributes(
+                spec, totals.harness, totals.project, totals.provider, totals.model, ident
+            )
+            points.append(Point(spec.name, attributes, _ns(totals.first_ts), _stable(value)))
+    for totals in projects:
+        for spec in METRICS:
+            if spec.by_model:
+                continue
+            attributes = _series_attributes(spec, totals.harness, totals.project, None, None, ident)
+            value = getattr(totals, spec.total)
+            points.append(Point(spec.name, attributes, _ns(totals.first_ts), _stable(value)))
     return _merge_duplicates(points)
 
 
@@ -227,41 +124,29 @@ def profile(ident: Identity, privacy: Privacy) -> str:
     return f"{ident.user}|{ident.machine}|projects={privacy.projects}"
 
 
-def pinned(con: duckdb.DuckDBPyConnection, points: Sequence[Point], current_profile: str) -> list[Point]:
-    """Apply the persisted start times and high-water values; keep series the store lost.
+def pinned(accepted: Sequence[AcceptedSeries], points: Sequence[Point], current_profile: str) -> list[Point]:
+    """Apply the accepted start times and high-water values; keep series the store lost.
 
     Lost series are carried on only for the current profile, so switching `--project-names`
     to hash or drop never re-sends the clear names recorded before.
     """
-    known = {
-        (metric, series): (start_ns, value, kept_profile)
-        for metric, series, start_ns, value, kept_profile in con.execute(
-            "SELECT metric, series, start_ns, value, profile FROM export_series"
-        ).fetchall()
-    }
+    known = {(seen.metric, seen.series): seen for seen in accepted}
     result: list[Point] = []
     for point in points:
         seen = known.pop((point.metric, point.series), None)
         if seen is None:
             result.append(point)
         else:
-            result.append(Point(point.metric, point.attributes, seen[0], max(point.value, seen[1])))
-    for (metric, series), (start_ns, value, kept_profile) in known.items():
-        if kept_profile == current_profile:
-            result.append(Point(metric, orjson.loads(series), start_ns, value))
+            result.append(Point(point.metric, point.attributes, seen.start_ns, max(point.value, seen.value)))
+    for seen in known.values():
+        if seen.profile == current_profile:
+            result.append(Point(seen.metric, orjson.loads(seen.series), seen.start_ns, seen.value))
     return result
 
 
-def remember(con: duckdb.DuckDBPyConnection, points: Sequence[Point], current_profile: str) -> None:
-    """Persist what the endpoint accepted: the start time and value of every series."""
-    if not points:
-        return
-    con.execute("BEGIN")
-    store.create_staging(con, "accepted_series", like="export_series")
-    with con.appender("accepted_series") as appender:
-        appender.append_rows([(p.metric, p.series, p.start_ns, p.value, current_profile) for p in points])
-    con.execute("INSERT OR REPLACE INTO export_series SELECT * FROM accepted_series")
-    con.execute("COMMIT")
+def accepted_rows(points: Sequence[Point], current_profile: str) -> list[SeriesRow]:
+    """What to remember once the endpoint accepted `points`: each series' start time and value."""
+    return [(p.metric, p.series, p.start_ns, p.value, current_profile) for p in points]
 
 
 BUDGET_GAUGES = (

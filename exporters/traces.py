@@ -2,8 +2,9 @@
 
 The org dashboard (token-tracker) stores one row per span without a unique key, so a span
 sent twice is counted twice there. `exported_spans` records the event keys a destination
-has accepted; it grows only after the endpoint answered 2xx for the whole batch, so a
-crash, a timeout or a restart re-sends at most the batch in flight and never skips one.
+has accepted (`export_state.record_spans`, called by the loop); it grows only after the
+endpoint answered 2xx for the whole batch, so nothing is skipped, and a crash or a timeout
+re-sends only the batch in flight (see `delivery`).
 Span and trace ids are derived from the event key and the session, so a backend that does
 deduplicate sees the same ids again.
 
@@ -15,91 +16,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
-import duckdb
-
+from agent_usage.export_queries import PendingEvent
 from agent_usage.exporters.identity import Identity, Privacy, session_uuid
-from agent_usage.exporters.metrics import provider_name
-from agent_usage.pricing import COST_SQL, PRICE_JOIN_SQL, component_cost_sql
+from agent_usage.exporters.semconv import provider_name
 
 BATCH_SPANS = 200
 """Spans per request (about 400 KB as JSON); `delivery.MAX_BODY_BYTES` splits any bigger body."""
-
-_COMPONENTS = (
-    ("agent.cost.input.usd", "input_tokens", "input"),
-    ("agent.cost.output.usd", "output_tokens", "output"),
-    ("agent.cost.cache_read.usd", "cache_read_tokens", "cache_read"),
-)
-
-_PENDING_SQL = f"""
-    SELECT e.event_key, e.ts, e.harness, e.harness_version, e.session_id, e.parent_session_id,
-           e.provider, e.model, e.input_tokens, e.output_tokens, e.cache_read_tokens,
-           e.cache_write_5m_tokens + e.cache_write_1h_tokens, e.reasoning_tokens,
-           nullif(e.cost_reported_usd, 0), {COST_SQL},
-           {", ".join(component_cost_sql(column, key) for _, column, key in _COMPONENTS)},
-           {component_cost_sql("cache_write_5m_tokens", "cache_write_5m")}
-             + {component_cost_sql("cache_write_1h_tokens", "cache_write_1h")},
-           e.project, e.cwd, e.git_branch
-    FROM events e {PRICE_JOIN_SQL}
-    ANTI JOIN (SELECT event_key FROM exported_spans WHERE destination = $destination) s
-        ON s.event_key = e.event_key
-    ORDER BY e.ts, e.event_key
-    LIMIT $limit
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class PendingEvent:
-    """A usage event not yet accepted by the destination, with what its span needs."""
-
-    event_key: str
-    ts: datetime
-    harness: str
-    harness_version: str | None
-    session_id: str
-    parent_session_id: str | None
-    provider: str | None
-    model: str
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    reasoning_tokens: int
-    cost_reported: float | None
-    cost_calculated: float | None
-    cost_input: float | None
-    cost_output: float | None
-    cost_cache_read: float | None
-    cost_cache_write: float | None
-    project: str | None
-    cwd: str | None
-    git_branch: str | None
-
-
-def pending(con: duckdb.DuckDBPyConnection, destination: str, limit: int) -> list[PendingEvent]:
-    """The oldest events the destination has not accepted yet."""
-    rows = con.execute(_PENDING_SQL, {"destination": destination, "limit": limit}).fetchall()
-    return [PendingEvent(*row) for row in rows]
-
-
-def pending_count(con: duckdb.DuckDBPyConnection, destination: str) -> int:
-    row = con.execute(
-        """SELECT count(*) FROM events e ANTI JOIN
-           (SELECT event_key FROM exported_spans WHERE destination = ?) s ON s.event_key = e.event_key""",
-        [destination],
-    ).fetchone()
-    return int(row[0]) if row else 0
-
-
-def mark_sent(con: duckdb.DuckDBPyConnection, destination: str, event_keys: Sequence[str]) -> None:
-    """Advance the destination's watermark by the keys of one accepted batch."""
-    con.execute(
-        "INSERT INTO exported_spans SELECT ?, unnest(?::VARCHAR[]), now()::TIMESTAMP",
-        [destination, list(event_keys)],
-    )
 
 
 def _id(text: str, size: int) -> int:

@@ -15,12 +15,6 @@ PACKAGES = {"agent_usage": ROOT / "agent_usage", "agent_usage.parsers": ROOT / "
             "agent_usage.exporters": ROOT / "exporters"}  # fmt: skip
 
 KNOWN_DEBT = {
-    # issue 16, step 1: exporters will take snapshots from `queries` and hand state to a store module
-    ("agent_usage.exporters.metrics", "agent_usage.store"),
-    ("agent_usage.exporters.metrics", "duckdb"),
-    ("agent_usage.exporters.metrics", "agent_usage.pricing"),
-    ("agent_usage.exporters.traces", "duckdb"),
-    ("agent_usage.exporters.traces", "agent_usage.pricing"),
     # issue 16, step 5: the TUI will load through `queries` only
     ("agent_usage.tui.state", "agent_usage.store"),
 }
@@ -77,7 +71,12 @@ def violations(table: dict[str, Path]) -> set[tuple[str, str]]:
                 if target.startswith("agent_usage") and not allowed:
                     found.add((name, target))
             if under(name, "agent_usage.exporters") or under(name, "agent_usage.tui"):
-                for banned in ("agent_usage.store", "duckdb", "agent_usage.pricing"):
+                for banned in (
+                    "agent_usage.store",
+                    "agent_usage.export_state",
+                    "duckdb",
+                    "agent_usage.pricing",
+                ):
                     if under(target, banned):
                         found.add((name, banned))
             if under(target, "agent_usage.tui") and not (

@@ -10,8 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from agent_usage import store
+from agent_usage import export_queries, export_state, store
 from agent_usage.errors import ConfigError
+from agent_usage.export_queries import exported_project_sql
 from agent_usage.exporters import metrics
 from agent_usage.exporters.identity import Identity, Privacy, identity, machine_id, session_uuid, short_hash
 from agent_usage.exporters.otlp_config import CliOverrides, export_interval_s, resolve_target
@@ -141,7 +142,7 @@ def test_session_ids_become_uuids_for_the_dashboard() -> None:
 def test_project_hash_in_sql_equals_python() -> None:
     privacy = Privacy(projects="hash")
     con = duckdb.connect()
-    value = con.execute(f"SELECT {privacy.project_sql('p')} FROM (SELECT 'shop' AS p)").fetchone()[0]
+    value = con.execute(f"SELECT {exported_project_sql('p', 'hash')} FROM (SELECT 'shop' AS p)").fetchone()[0]
     assert value == privacy.project("shop") == short_hash("shop")
     assert Privacy(projects="drop").project("shop") is None
     with pytest.raises(ConfigError, match="--paths: 'blur' is not one of keep, hash, drop"):
@@ -156,23 +157,25 @@ def _point(value: float, project: str = "shop", start: int = 100) -> metrics.Poi
 
 def test_series_never_go_down_and_keep_their_start(tmp_path: Path) -> None:
     with store.connect(tmp_path / "s.duckdb") as con:
-        metrics.remember(con, [_point(10, start=100)], "p1")
-        # a lower recomputed total (a price change, a lost file) and a later first event
-        (point,) = metrics.pinned(con, [_point(7, start=500)], "p1")
-        assert (point.value, point.start_ns) == (10, 100)
-        (point,) = metrics.pinned(con, [_point(12, start=500)], "p1")
-        assert (point.value, point.start_ns) == (12, 100)
+        export_state.record_series(con, metrics.accepted_rows([_point(10, start=100)], "p1"))
+        accepted = export_queries.accepted_series(con)
+    # a lower recomputed total (a price change, a lost file) and a later first event
+    (point,) = metrics.pinned(accepted, [_point(7, start=500)], "p1")
+    assert (point.value, point.start_ns) == (10, 100)
+    (point,) = metrics.pinned(accepted, [_point(12, start=500)], "p1")
+    assert (point.value, point.start_ns) == (12, 100)
 
 
 def test_lost_series_carry_on_only_under_the_same_profile(tmp_path: Path) -> None:
     ident = Identity(user="u", machine="m", resource_attributes={})
     keep, hashed = metrics.profile(ident, Privacy()), metrics.profile(ident, Privacy(projects="hash"))
     with store.connect(tmp_path / "s.duckdb") as con:
-        metrics.remember(con, [_point(10, "shop"), _point(3, "api")], keep)
-        carried = metrics.pinned(con, [_point(10, "shop")], keep)
-        assert sorted(p.value for p in carried) == [3, 10]
-        switched = metrics.pinned(con, [_point(10, short_hash("shop"))], hashed)
-        assert [p.attributes["agent.project.name"] for p in switched] == [short_hash("shop")]
+        export_state.record_series(con, metrics.accepted_rows([_point(10, "shop"), _point(3, "api")], keep))
+        accepted = export_queries.accepted_series(con)
+    carried = metrics.pinned(accepted, [_point(10, "shop")], keep)
+    assert sorted(p.value for p in carried) == [3, 10]
+    switched = metrics.pinned(accepted, [_point(10, short_hash("shop"))], hashed)
+    assert [p.attributes["agent.project.name"] for p in switched] == [short_hash("shop")]
 
 
 def _prometheus_name(spec: metrics.MetricSpec) -> str:
@@ -239,7 +242,8 @@ def test_exported_totals_do_not_depend_on_the_order_rows_were_summed(tmp_path: P
         with store.connect(tmp_path / f"{name}.duckdb") as con:
             store.write_batch(con, [store.encode_events(events(costs))], [], [])
             raw_sums[name] = con.execute("SELECT sum(cost_reported_usd) FROM events").fetchone()[0]
-            points = metrics.current_points(con, ident, Privacy())
+            models, projects = export_queries.model_totals(con), export_queries.project_totals(con)
+        points = metrics.current_points(models, projects, ident)
         exported[name] = [p.value for p in points if p.metric == "agent.cost.usage"]
     assert raw_sums["tenths"] != 1.0  # the raw float sum really is off
     assert exported["tenths"] == [1.0]

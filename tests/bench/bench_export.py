@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from agent_usage import store  # noqa: E402
+from agent_usage import export_queries, store  # noqa: E402
 from agent_usage.exporters import otlp_json, traces  # noqa: E402
 from agent_usage.exporters.otlp_config import CliOverrides  # noqa: E402
 from agent_usage.watch import Exporter, WatchOptions  # noqa: E402
@@ -60,7 +60,7 @@ def main() -> None:
     figures["first_export_spans"] = sent
     figures["first_export_spans_per_second"] = round(sent / elapsed)
 
-    destination = exporter.targets["traces"].url
+    destination = exporter.targets["traces"].destination
     with store.connect(db) as con:  # mark the rest as sent, as after a long first export
         con.execute(
             "INSERT INTO exported_spans SELECT ?, event_key, now()::TIMESTAMP FROM events"
@@ -69,7 +69,7 @@ def main() -> None:
         )
     started = time.perf_counter()
     with store.connect(db) as con:
-        left = traces.pending(con, destination, options.batch_spans)
+        left = export_queries.pending_spans(con, destination, options.batch_spans)
     figures["steady_state_pending_query_seconds"] = round(time.perf_counter() - started, 3)
     assert not left
 
@@ -78,10 +78,11 @@ def main() -> None:
         con.execute(
             "DELETE FROM exported_spans WHERE event_key IN (SELECT unnest(?))", [[k for (k,) in sample]]
         )
-        events = traces.pending(con, destination, options.batch_spans)
+        events = export_queries.pending_spans(con, destination, options.batch_spans)
     request = traces.build_request(events, exporter.identity, options.privacy)
-    figures["request_500_spans_protobuf_bytes"] = request.ByteSize()
-    figures["request_500_spans_json_bytes"] = len(otlp_json.encode(request))
+    figures["batch_spans"] = len(events)
+    figures["request_batch_protobuf_bytes"] = request.ByteSize()
+    figures["request_batch_json_bytes"] = len(otlp_json.encode(request))
     figures["store_mb"] = round(db.stat().st_size / 1e6, 1)
     exporter.close()
     receiver.stop()
