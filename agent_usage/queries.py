@@ -315,3 +315,14 @@ def unpriced_models(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
                          AND p.provider IS NOT DISTINCT FROM e.provider AND p.input IS NULL)
            GROUP BY 1 ORDER BY 2 DESC, 1"""
     ).fetchall()
+
+
+DISTINCT_COLUMNS = ("harness", "project", "model")
+
+
+def distinct_values(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
+    """The distinct non-null values of one of `DISTINCT_COLUMNS`, sorted (the filter choices)."""
+    if column not in DISTINCT_COLUMNS:
+        raise ValueError(f"no distinct values of {column!r}")
+    sql = f"SELECT DISTINCT {column} FROM events WHERE {column} IS NOT NULL ORDER BY 1"
+    return [row[0] for row in con.execute(sql).fetchall()]

@@ -14,13 +14,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {"agent_usage": ROOT / "agent_usage", "agent_usage.parsers": ROOT / "parsers",
             "agent_usage.exporters": ROOT / "exporters"}  # fmt: skip
 
-KNOWN_DEBT = {
-    # issue 16, step 5: the TUI will load through `queries` only
-    ("agent_usage.tui.state", "agent_usage.store"),
-}
-"""Imports that break a rule today, each named with the step that removes it. The list may
-only shrink: a new violation fails, and so does a fixed one still listed."""
-
 
 def modules() -> dict[str, Path]:
     """Every module of the installed package, by its import name."""
@@ -94,10 +87,8 @@ def test_the_package_mapping_names_every_module() -> None:
     assert "agent_usage.tui.app" in table and "agent_usage.cli" in table
 
 
-def test_layers_hold_except_for_the_named_debt() -> None:
-    found = violations(modules())
-    assert found - KNOWN_DEBT == set(), "new imports across a layer"
-    assert KNOWN_DEBT - found == set(), "fixed: remove these from KNOWN_DEBT"
+def test_layers_hold() -> None:
+    assert violations(modules()) == set()
 
 
 def test_the_rules_catch_each_kind_of_violation(tmp_path: Path) -> None:

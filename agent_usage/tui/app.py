@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 
 from agent_usage import periods, settings
 from agent_usage.budgets import BudgetStatus
+from agent_usage.dashboard import Choices, Overview, load_choices, load_overview, load_report
 from agent_usage.errors import AgentUsageError, ConfigError, StoreError
 from agent_usage.ingest import IngestSummary, ingest
 from agent_usage.paths import resolve_paths
@@ -34,15 +35,7 @@ from agent_usage.render.format import local_time, money, tokens
 from agent_usage.reports import Report
 from agent_usage.settings import Settings
 from agent_usage.tui.screens import FilterScreen, HelpScreen, SessionScreen
-from agent_usage.tui.state import (
-    RANGES,
-    Choices,
-    FilterState,
-    Overview,
-    load_choices,
-    load_overview,
-    load_report,
-)
+from agent_usage.tui.state import RANGES, FilterState
 from agent_usage.tui.widgets import Card, budget_line, share_table, spend_chart, token_summary
 from agent_usage.watcher import FolderWatcher
 
@@ -304,12 +297,15 @@ class AgentUsageApp(App[None]):
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
     def load_overview(self) -> None:
-        overview = load_overview(self.db_path, self.filter_state, self.tz, self.now(), self.settings)
+        now = self.now()
+        selected = self.filter_state.to_filters(self.tz, now)
+        overview = load_overview(self.db_path, selected, self.tz, now, self.settings)
         self.call_from_thread(self._show_overview, overview)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
     def load_table(self, view: str) -> None:
-        report = load_report(self.db_path, view, self.filter_state, self.tz, self.now())
+        now = self.now()
+        report = load_report(self.db_path, view, self.filter_state.to_filters(self.tz, now), now)
         self.call_from_thread(self._show_table, view, report)
 
     # showing data

@@ -12,8 +12,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Markdown, Select, Static
 
+from agent_usage.dashboard import Choices, load_report
 from agent_usage.render.format import local_time, money, tokens
-from agent_usage.tui.state import RANGES, Choices, FilterState, load_report
+from agent_usage.tui.state import RANGES, FilterState
 
 if TYPE_CHECKING:
     from agent_usage.reports import Report
@@ -43,9 +44,9 @@ class SessionScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="session", exit_on_error=False)
     def load(self) -> None:
         app: AgentUsageApp = self.app  # type: ignore[assignment]
-        report = load_report(
-            app.db_path, "session", app.filter_state, app.tz, app.now(), session=self.session_id
-        )
+        now = app.now()
+        filters = app.filter_state.to_filters(app.tz, now)
+        report = load_report(app.db_path, "session", filters, now, session=self.session_id)
         self.app.call_from_thread(self.show, report)
 
     def show(self, report: Report) -> None:

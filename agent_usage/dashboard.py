@@ -1,0 +1,95 @@
+"""The dashboard's data as plain snapshots: the overview's cards and charts, a table tab's
+report, the filter choices. Each loader opens the store for one unit of work (the TUI's
+thread workers call them), so the TUI never opens the store or runs SQL itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent_usage import budgets, periods, queries, store
+from agent_usage.queries import Filters, UsageRow
+from agent_usage.reports import Report, build
+from agent_usage.settings import Settings
+
+if TYPE_CHECKING:
+    from agent_usage.budgets import BudgetStatus
+
+
+@dataclass(slots=True)
+class Overview:
+    """The numbers of the overview tab."""
+
+    today: UsageRow
+    week: UsageRow
+    month: UsageRow
+    all_time: UsageRow
+    selected: UsageRow
+    active_days: int
+    daily: list[UsageRow] = field(default_factory=list)
+    by_harness: list[UsageRow] = field(default_factory=list)
+    by_model: list[UsageRow] = field(default_factory=list)
+    by_project: list[UsageRow] = field(default_factory=list)
+    budgets: list[BudgetStatus] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """The values the filter screen offers."""
+
+    harnesses: list[str]
+    projects: list[str]
+    models: list[str]
+
+
+def load_overview(
+    db: Path, selected: Filters, tz: str, now: datetime, settings: Settings | None = None
+) -> Overview:
+    """Cards for fixed windows (today, week, month, all time), charts for the selected range
+    and the status of every budget in `settings` (budgets ignore the filters: they are global)."""
+    zone = periods.zone(tz)
+    unbounded = replace(selected, since=None, until=None)
+    today = periods.from_utc(now, zone).date()
+    start_of_week = settings.start_of_week if settings else "monday"
+    week_start = periods.week_first_day(today, periods.week_start_index(start_of_week))
+
+    def since(day: datetime | None) -> Filters:
+        return replace(unbounded, since=day)
+
+    def midnight(day: object) -> datetime:
+        return periods.to_utc(datetime.fromisoformat(str(day)), zone)
+
+    with store.connect(db) as con:
+        daily = queries.usage_rows(con, "day", selected)
+        return Overview(
+            today=queries.totals(con, since(midnight(today))),
+            week=queries.totals(con, since(midnight(week_start))),
+            month=queries.totals(con, since(midnight(today.replace(day=1)))),
+            all_time=queries.totals(con, unbounded),
+            selected=queries.totals(con, selected),
+            active_days=len(daily),
+            daily=daily,
+            by_harness=_by_cost(queries.usage_rows(con, "harness", selected)),
+            by_model=_by_cost(queries.usage_rows(con, "model", selected)),
+            by_project=_by_cost(queries.usage_rows(con, "project", selected)),
+            budgets=budgets.evaluate(con, settings, now, tz) if settings and settings.budgets else [],
+        )
+
+
+def _by_cost(rows: list[UsageRow]) -> list[UsageRow]:
+    return sorted(rows, key=lambda r: (-(r.cost_usd or 0.0), -r.total_tokens, r.key))
+
+
+def load_report(db: Path, view: str, filters: Filters, now: datetime, session: str | None = None) -> Report:
+    """A report for a table tab or a session's turns."""
+    with store.connect(db) as con:
+        return build(con, view, filters, now, session_id=session)
+
+
+def load_choices(db: Path) -> Choices:
+    """Distinct harnesses, projects and models in the store."""
+    with store.connect(db) as con:
+        return Choices(*(queries.distinct_values(con, column) for column in ("harness", "project", "model")))
