@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from agent_usage.ingest import IngestSummary
     from agent_usage.queries import Filters
     from agent_usage.settings import Settings
+    from agent_usage.watch import Exporter
 
 app = typer.Typer(
     name="agent-usage",
@@ -482,10 +483,9 @@ def insights(
 @app.command()
 def doctor(db: DbOption = None) -> None:
     """Each source: root, found or not, files, events, last event, the agent's retention."""
-    from rich.table import Table
-
     from agent_usage import store
     from agent_usage.doctor import sources
+    from agent_usage.render.doctor import doctor_view
 
     db_path = _db(db)
     problem: errors.StoreError | None = None
@@ -499,32 +499,9 @@ def doctor(db: DbOption = None) -> None:
             raise
         except errors.StoreError as error:  # the store is broken: still show every source
             problem = error
-    if reports is None:
-        reports = sources(None, os.environ)
-    table = Table(title="agent-usage doctor", header_style="bold")
-    for column in ("Harness", "Root", "Found", "Files", "Events", "Last event", "Retention"):
-        table.add_column(column)
-    for r in reports:
-        table.add_row(
-            r.harness,
-            str(r.root),
-            "yes" if r.exists else "no",
-            str(r.files_on_disk),
-            str(r.events),
-            r.last_event.strftime("%Y-%m-%d %H:%M") if r.last_event else "-",
-            r.retention,
-        )
-    stdout.print(table)
+    stdout.print(doctor_view(reports or sources(None, os.environ), db_path, last_ingest, problem))
     if problem is not None:
-        stdout.print(f"store: {problem.message}", highlight=False, markup=False)
-        if problem.hint:
-            stdout.print(f"hint: {problem.hint}", highlight=False, markup=False)
         raise typer.Exit(errors.ExitCode.ERROR)
-    stdout.print(
-        f"store: {db_path} ({'last ingest ' + last_ingest if last_ingest else 'no ingest yet'})",
-        highlight=False,
-        markup=False,
-    )
 
 
 def watch(
@@ -580,14 +557,17 @@ def watch(
 ) -> None:
     """Keep the store current and send OTLP metrics (every interval) and spans (once per turn)."""
     from agent_usage.exporters.identity import Privacy
-    from agent_usage.exporters.otlp_config import CliOverrides
+    from agent_usage.exporters.otlp_config import CliOverrides, sdk_disabled, temporality_warning
     from agent_usage.watch import Exporter, WatchOptions, configure_logging, run_forever
 
     configure_logging(verbose)
     paths_ = resolve_paths(db)
-    disabled = os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+    disabled = sdk_disabled(os.environ)
     if disabled:
-        stderr.print("OTEL_SDK_DISABLED=true: nothing will be sent, the store is still kept current")
+        _note("OTEL_SDK_DISABLED=true: nothing will be sent, the store is still kept current")
+    warning = temporality_warning(os.environ)
+    if warning:
+        _note(f"warning: {warning}")
     options = WatchOptions(
         db_path=paths_.db_path,
         data_dir=paths_.data_dir,
@@ -609,36 +589,34 @@ def watch(
         ingest=not no_ingest,
         one_shot=once or dry_run,
     )
-    temporality = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "").strip().lower()
-    if temporality in ("delta", "lowmemory"):
-        stderr.print(
-            f"warning: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE={temporality} is ignored: totals"
-            " stay cumulative so restarts never double count; convert to delta in a Collector if needed",
-            highlight=False,
-        )
     exporter = Exporter(options)
     if dry_run:
-        result = exporter.dry_run(sys.stdout)
-        stderr.print(
-            f"dry run: {result.series} series, {result.spans_pending} spans pending"
-            + (f" (printed the first {result.spans})" if result.spans else ""),
-            highlight=False,
-        )
-        return
-    if once:
-        try:
-            result = exporter.tick()
-        finally:
-            exporter.close()
-        stderr.print(
-            f"{result.new_events} new events; {result.series} series; {result.spans} spans sent,"
-            f" {result.spans_pending} pending",
-            highlight=False,
-        )
-        if not result.ok:
-            raise errors.ExportError("export failed: " + "; ".join(result.errors))
-        return
-    run_forever(exporter)
+        _watch_dry_run(exporter)
+    elif once:
+        _watch_once(exporter)
+    else:
+        run_forever(exporter)
+
+
+def _watch_dry_run(exporter: Exporter) -> None:
+    """Print the requests one tick would send, as OTLP/JSON on stdout; send nothing."""
+    result = exporter.dry_run(sys.stdout)
+    printed = f" (printed the first {result.spans})" if result.spans else ""
+    _note(f"dry run: {result.series} series, {result.spans_pending} spans pending{printed}")
+
+
+def _watch_once(exporter: Exporter) -> None:
+    """One tick for cron and CI: exit 1 when an endpoint did not accept."""
+    try:
+        result = exporter.tick()
+    finally:
+        exporter.close()
+    _note(
+        f"{result.new_events} new events; {result.series} series; {result.spans} spans sent,"
+        f" {result.spans_pending} pending"
+    )
+    if not result.ok:
+        raise errors.ExportError("export failed: " + "; ".join(result.errors))
 
 
 app.command("watch")(watch)

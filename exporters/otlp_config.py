@@ -269,3 +269,19 @@ def export_interval_s(env: Mapping[str, str], cli_interval_s: float | None) -> f
     value = env.get("OTEL_METRIC_EXPORT_INTERVAL", "").strip()
     picked = ("OTEL_METRIC_EXPORT_INTERVAL", value) if value else None
     return _seconds("--interval", cli_interval_s, picked, DEFAULT_INTERVAL_MS)
+
+
+def sdk_disabled(env: Mapping[str, str]) -> bool:
+    """`OTEL_SDK_DISABLED=true`: the standard switch that turns every export off."""
+    return env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def temporality_warning(env: Mapping[str, str]) -> str | None:
+    """Why a delta temporality preference is ignored, when one is set."""
+    temporality = env.get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "").strip().lower()
+    if temporality not in ("delta", "lowmemory"):
+        return None
+    return (
+        f"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE={temporality} is ignored: totals stay"
+        " cumulative so restarts never double count; convert to delta in a Collector if needed"
+    )

@@ -1,0 +1,39 @@
+"""`agent-usage doctor` as Rich output: a row per harness source, then the store's state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from agent_usage.doctor import SourceReport
+from agent_usage.errors import StoreError
+
+
+def doctor_view(
+    reports: Sequence[SourceReport], db_path: Path, last_ingest: str | None, problem: StoreError | None
+) -> RenderableType:
+    """The sources table and one line about the store (what is wrong with it, and the fix)."""
+    table = Table(title="agent-usage doctor", header_style="bold")
+    for column in ("Harness", "Root", "Found", "Files", "Events", "Last event", "Retention"):
+        table.add_column(column, overflow="fold" if column == "Root" else "ellipsis")
+    for r in reports:
+        table.add_row(
+            Text(r.harness),
+            Text(str(r.root)),
+            "yes" if r.exists else "no",
+            str(r.files_on_disk),
+            str(r.events),
+            r.last_event.strftime("%Y-%m-%d %H:%M") if r.last_event else "-",
+            Text(r.retention),
+        )
+    if problem is not None:
+        lines = [Text(f"store: {problem.message}")]
+        if problem.hint:
+            lines.append(Text(f"hint: {problem.hint}"))
+        return Group(table, *lines)
+    state = f"last ingest {last_ingest}" if last_ingest else "no ingest yet"
+    return Group(table, Text(f"store: {db_path} ({state})"))
