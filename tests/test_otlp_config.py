@@ -248,3 +248,29 @@ def test_exported_totals_do_not_depend_on_the_order_rows_were_summed(tmp_path: P
     assert raw_sums["tenths"] != 1.0  # the raw float sum really is off
     assert exported["tenths"] == [1.0]
     assert exported["forward"] == exported["backward"] == [0.6]
+
+
+def test_sdk_disabled_and_a_delta_preference_are_read_here() -> None:
+    from agent_usage.exporters.otlp_config import sdk_disabled, temporality_warning
+
+    assert sdk_disabled({"OTEL_SDK_DISABLED": " TRUE "}) and not sdk_disabled({"OTEL_SDK_DISABLED": "false"})
+    assert temporality_warning({}) is None
+    assert temporality_warning({"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative"}) is None
+    warning = temporality_warning({"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "Delta"})
+    assert warning is not None and "=delta is ignored: totals stay cumulative" in warning
+
+
+def test_doctor_prints_a_long_root_whole() -> None:
+    from pathlib import Path as P
+
+    from rich.console import Console
+
+    from agent_usage.doctor import SourceReport
+    from agent_usage.render.doctor import doctor_view
+
+    root = P("/very/long/checkout/path/that/does/not/fit/in/a/narrow/terminal/at/all/.claude/projects")
+    report = SourceReport("claude-code", root, True, 3, 12, None, "deletes transcripts after 30 days")
+    console = Console(width=80, record=True, markup=False)
+    console.print(doctor_view([report], P("/s.duckdb"), None, None))
+    rows = [line.split("│") for line in console.export_text().splitlines() if line.startswith("│")]
+    assert "".join(row[2].strip() for row in rows) == str(root)  # the Root column, folded, joined back

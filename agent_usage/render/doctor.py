@@ -19,7 +19,7 @@ def doctor_view(
     """The sources table and one line about the store (what is wrong with it, and the fix)."""
     table = Table(title="agent-usage doctor", header_style="bold")
     for column in ("Harness", "Root", "Found", "Files", "Events", "Last event", "Retention"):
-        table.add_column(column, overflow="fold" if column == "Root" else "ellipsis")
+        table.add_column(column, overflow="fold")  # a path or a note is never cut
     for r in reports:
         table.add_row(
             Text(r.harness),
