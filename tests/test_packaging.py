@@ -3,6 +3,7 @@ through the README's one test command."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -17,18 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_the_wheel_holds_parsers_and_exporters_under_agent_usage(tmp_path: Path) -> None:
     """`parsers/` and `exporters/` ship as `agent_usage.parsers` and `agent_usage.exporters`,
     and nothing generic lands in site-packages."""
+    source = tmp_path / "source"  # setuptools builds inside the tree: never in the checkout itself
+    skip = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__")
+    shutil.copytree(ROOT, source, ignore=skip)
+    wheel_dir = tmp_path / "dist"
     built = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--quiet",
-            "-w",
-            str(tmp_path / "dist"),
-            str(ROOT),
-        ],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheel_dir), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
