@@ -24,10 +24,10 @@ if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
 
     from agent_usage.budgets import BudgetStatus
+    from agent_usage.export_loop import ExportLoop
     from agent_usage.ingest import IngestSummary
     from agent_usage.queries import Filters
     from agent_usage.settings import Settings
-    from agent_usage.watch import Exporter
 
 app = typer.Typer(
     name="agent-usage",
@@ -556,9 +556,9 @@ def watch(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every tick.")] = False,
 ) -> None:
     """Keep the store current and send OTLP metrics (every interval) and spans (once per turn)."""
+    from agent_usage.export_loop import ExportLoop, WatchOptions, configure_logging, run_forever
     from agent_usage.exporters.identity import Privacy
     from agent_usage.exporters.otlp_config import CliOverrides, sdk_disabled, temporality_warning
-    from agent_usage.watch import Exporter, WatchOptions, configure_logging, run_forever
 
     configure_logging(verbose)
     paths_ = resolve_paths(db)
@@ -589,7 +589,7 @@ def watch(
         ingest=not no_ingest,
         one_shot=once or dry_run,
     )
-    exporter = Exporter(options)
+    exporter = ExportLoop(options)
     if dry_run:
         _watch_dry_run(exporter)
     elif once:
@@ -598,14 +598,14 @@ def watch(
         run_forever(exporter)
 
 
-def _watch_dry_run(exporter: Exporter) -> None:
+def _watch_dry_run(exporter: ExportLoop) -> None:
     """Print the requests one tick would send, as OTLP/JSON on stdout; send nothing."""
     result = exporter.dry_run(sys.stdout)
     printed = f" (printed the first {result.spans})" if result.spans else ""
     _note(f"dry run: {result.series} series, {result.spans_pending} spans pending{printed}")
 
 
-def _watch_once(exporter: Exporter) -> None:
+def _watch_once(exporter: ExportLoop) -> None:
     """One tick for cron and CI: exit 1 when an endpoint did not accept."""
     try:
         result = exporter.tick()

@@ -22,7 +22,7 @@ from google.protobuf.message import Message
 
 from agent_usage.exporters.transport import Accepted, ExportFailed, Transport
 
-log = logging.getLogger("agent_usage.watch")
+log = logging.getLogger("agent_usage.export_loop")
 
 T = TypeVar("T")
 

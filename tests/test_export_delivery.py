@@ -17,9 +17,9 @@ import pytest
 
 from agent_usage import store
 from agent_usage.demo import generate
+from agent_usage.export_loop import ExportLoop, WatchOptions
 from agent_usage.exporters.delivery import MAX_BODY_BYTES
 from agent_usage.exporters.otlp_config import CliOverrides
-from agent_usage.watch import Exporter, WatchOptions
 from tests.conftest import run_cli, start_cli
 from tests.otlp_receiver import OtlpReceiver
 
@@ -81,7 +81,7 @@ def test_a_slow_endpoint_sees_each_span_at_most_twice(
 ) -> None:
     receiver.delay_s = 0.6  # keeps every request, answers after the first timeout
     slow = CliOverrides(endpoint=receiver.http_endpoint, timeout_s=0.4)
-    exporter = Exporter(options(env, receiver.http_endpoint, cli=slow, batch_spans=100))
+    exporter = ExportLoop(options(env, receiver.http_endpoint, cli=slow, batch_spans=100))
     exporter.ingest()
     total = stored_events(env)
     with caplog.at_level(logging.WARNING, logger="agent_usage"):
@@ -100,7 +100,7 @@ def test_a_body_limited_endpoint_gets_every_span_once_in_smaller_requests(
     receiver: OtlpReceiver, env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     receiver.max_body_bytes = 40_000
-    exporter = Exporter(options(env, receiver.http_endpoint, batch_spans=500))
+    exporter = ExportLoop(options(env, receiver.http_endpoint, batch_spans=500))
     exporter.ingest()
     with caplog.at_level(logging.WARNING, logger="agent_usage"):
         result = exporter.tick()
@@ -116,7 +116,7 @@ def test_a_single_span_too_large_for_the_endpoint_is_an_error_not_a_loop(
     receiver: OtlpReceiver, env: dict[str, str]
 ) -> None:
     receiver.max_body_bytes = 100
-    exporter = Exporter(options(env, receiver.http_endpoint))
+    exporter = ExportLoop(options(env, receiver.http_endpoint))
     exporter.ingest()
     result = exporter.tick()
     assert not result.ok and "HTTP 413" in result.errors[0] and "even for a single span" in result.errors[0]

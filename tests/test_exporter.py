@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 import trustme
 
+from agent_usage.export_loop import ExportLoop, WatchOptions, run_forever
 from agent_usage.exporters.identity import short_hash
 from agent_usage.exporters.otlp_config import CliOverrides
-from agent_usage.watch import Exporter, WatchOptions, run_forever
 from tests.conftest import FIXTURES, clean_env, reports_env
 from tests.otlp_receiver import OtlpReceiver, start_watch
 
@@ -357,7 +357,7 @@ def _options(env: dict[str, str], endpoint: str, **overrides: Any) -> WatchOptio
 
 def test_spans_advance_batch_by_batch(receiver: OtlpReceiver, corpus_env: dict[str, str]) -> None:
     """A batch is marked sent only once accepted: an outage mid-way neither loses nor repeats."""
-    exporter = Exporter(_options(corpus_env, receiver.http_endpoint, batch_spans=3, send_metrics=False))
+    exporter = ExportLoop(_options(corpus_env, receiver.http_endpoint, batch_spans=3, send_metrics=False))
     exporter.ingest()
     assert exporter.export_spans(max_spans=6) == (6, 4)
     assert [len(r.message.resource_spans[0].scope_spans[0].spans) for r in receiver.of("traces")] == [3, 3]
@@ -375,7 +375,7 @@ def test_partial_success_counts_as_accepted(
     receiver: OtlpReceiver, corpus_env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     receiver.reject_spans = 2
-    exporter = Exporter(_options(corpus_env, receiver.http_endpoint, send_metrics=False))
+    exporter = ExportLoop(_options(corpus_env, receiver.http_endpoint, send_metrics=False))
     with caplog.at_level(logging.WARNING, logger="agent_usage"):
         assert exporter.tick().ok
     assert "traces: rejected 2 spans: rejected by the test receiver" in caplog.text
@@ -386,7 +386,7 @@ def test_loop_logs_state_changes_once_and_catches_up(
     receiver: OtlpReceiver, corpus_env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     receiver.fail_with = 503
-    exporter = Exporter(_options(corpus_env, receiver.http_endpoint, interval_s=0.3))
+    exporter = ExportLoop(_options(corpus_env, receiver.http_endpoint, interval_s=0.3))
     stop = threading.Event()
     with caplog.at_level(logging.INFO, logger="agent_usage"):
         loop = threading.Thread(target=run_forever, args=(exporter, stop), daemon=True)

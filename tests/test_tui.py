@@ -399,7 +399,7 @@ async def test_the_folder_watcher_starts_off_the_ui_thread(  # type: ignore[no-u
 ) -> None:
     """Adding a watch per folder takes most of a second on a big history; on the UI thread
     that froze the app right after its first ingest."""
-    from agent_usage.watcher import FolderWatcher
+    from agent_usage.folder_watcher import FolderWatcher
 
     started_on, real_start = [], FolderWatcher.start
 

@@ -28,6 +28,7 @@ from agent_usage import periods, settings
 from agent_usage.budgets import BudgetStatus
 from agent_usage.dashboard import Choices, Overview, load_choices, load_overview, load_report
 from agent_usage.errors import AgentUsageError, ConfigError, StoreError
+from agent_usage.folder_watcher import FolderWatcher
 from agent_usage.ingest import IngestSummary, ingest
 from agent_usage.paths import resolve_paths
 from agent_usage.queries import UsageRow
@@ -37,7 +38,6 @@ from agent_usage.settings import Settings
 from agent_usage.tui.screens import FilterScreen, HelpScreen, SessionScreen
 from agent_usage.tui.state import RANGES, FilterState
 from agent_usage.tui.widgets import Card, budget_line, share_table, spend_chart, token_summary
-from agent_usage.watcher import FolderWatcher
 
 TABLE_TABS: dict[str, str] = {
     "daily": "Daily",

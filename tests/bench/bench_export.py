@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from agent_usage import export_queries, store  # noqa: E402
+from agent_usage.export_loop import ExportLoop, WatchOptions  # noqa: E402
 from agent_usage.exporters import otlp_json, traces  # noqa: E402
 from agent_usage.exporters.otlp_config import CliOverrides  # noqa: E402
-from agent_usage.watch import Exporter, WatchOptions  # noqa: E402
 from tests.bench.bench_report import fill  # noqa: E402
 from tests.otlp_receiver import OtlpReceiver  # noqa: E402
 
@@ -44,7 +44,7 @@ def main() -> None:
         cli=CliOverrides(endpoint=receiver.http_endpoint),
         ingest=False,
     )
-    exporter = Exporter(options)
+    exporter = ExportLoop(options)
 
     started = time.perf_counter()
     points = exporter.metric_points()

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from agent_usage import store
+from agent_usage.folder_watcher import FolderWatcher
 from agent_usage.ingest import discover, ingest
 from agent_usage.parsers import PARSERS
 from agent_usage.queries import Filters, totals
-from agent_usage.watcher import FolderWatcher
 from tests.conftest import FIXTURES, HARNESS_ENV, copy_fixture, fixture_env
 
 CLAUDE_SESSION = "projects/-home-al-src-shop/7f3a9c1e-2b44-4d1e-9a0b-5c6d7e8f9012.jsonl"

@@ -30,7 +30,7 @@ from agent_usage.exporters.identity import Identity, Privacy, identity
 from agent_usage.exporters.otlp_config import CliOverrides, SignalTarget, export_interval_s, resolve_target
 from agent_usage.exporters.transport import ExportFailed, open_transport
 
-log = logging.getLogger("agent_usage.watch")
+log = logging.getLogger("agent_usage.export_loop")
 
 MAX_SPANS_PER_TICK = 20_000
 """A first export of a long history goes out in slices of this many spans, one per tick."""
@@ -100,7 +100,7 @@ class TickResult:
     errors: list[str] = field(default_factory=list)
 
 
-class Exporter:
+class ExportLoop:
     """Ingest, metrics and spans for one store and one set of endpoints."""
 
     def __init__(self, options: WatchOptions) -> None:
@@ -304,9 +304,9 @@ class Exporter:
         out.flush()
 
 
-def run_forever(exporter: Exporter, stop: threading.Event | None = None, debounce_s: float = 2.0) -> None:
+def run_forever(exporter: ExportLoop, stop: threading.Event | None = None, debounce_s: float = 2.0) -> None:
     """Tick every interval (sooner after a failure), ingest when a watched file changes."""
-    from agent_usage.watcher import FolderWatcher
+    from agent_usage.folder_watcher import FolderWatcher
 
     stop = stop or threading.Event()
     changed = threading.Event()
