@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -21,6 +22,9 @@ settings.register_profile("explore", max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+REPORTS_CORPUS = FIXTURES / "reports"
+"""Four harnesses, ten hand-worked events: `expected.json` holds their tokens and costs."""
+EXPECTED = json.loads((REPORTS_CORPUS / "expected.json").read_text())
 
 HARNESS_ENV = {
     "claude-code": lambda root: {"CLAUDE_CONFIG_DIR": str(root)},
@@ -89,17 +93,18 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith(prefixes)}, **extra}
 
 
-def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def _cli_environment(extra: Mapping[str, str] | None, columns: int) -> dict[str, str]:
     """The environment for the real CLI: this test's isolated HOME and AGENT_USAGE_HOME, no
     agent or OTLP variable of the machine running the tests, plain output, and `extra`."""
     prefixes = ("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "OTEL_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    return {**env, "NO_COLOR": "1", "COLUMNS": "160", **(extra or {})}
+    return {**env, "NO_COLOR": "1", "COLUMNS": str(columns), **(extra or {})}
 
 
 def run_cli(
     *args: str,
     env: Mapping[str, str] | None = None,
+    columns: int = 160,
     timeout: float = 120,
     as_user: Sequence[str] = (),
     umask: int | None = None,
@@ -109,7 +114,7 @@ def run_cli(
         [*as_user, sys.executable, "-m", "agent_usage", *args],
         capture_output=True,
         text=True,
-        env=cli_env(env),
+        env=_cli_environment(env, columns),
         timeout=timeout,
         preexec_fn=(lambda: os.umask(umask)) if umask is not None else None,  # noqa: PLW1509
     )
@@ -119,7 +124,7 @@ def start_cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Po
     """`agent-usage ARGS` started in the background, stdout and stderr piped, for signal tests."""
     return subprocess.Popen(
         [sys.executable, "-m", "agent_usage", *args],
-        env=cli_env(env),
+        env=_cli_environment(env, 160),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -161,3 +166,38 @@ def unprivileged(tmp_path: Path) -> Iterator[Unprivileged]:
         yield Unprivileged(base, (setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"))
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def corpus_roots_env(home: Path) -> dict[str, str]:
+    """The reports corpus's four harness roots, read where they are (nothing is written there)."""
+    return {
+        "HOME": str(home),
+        "CLAUDE_CONFIG_DIR": str(REPORTS_CORPUS / "claude"),
+        "CODEX_HOME": str(REPORTS_CORPUS / "codex"),
+        "GEMINI_CLI_HOME": str(REPORTS_CORPUS / "gemini"),
+        "PI_CODING_AGENT_DIR": str(REPORTS_CORPUS / "pi"),
+    }
+
+
+@pytest.fixture(scope="module")
+def corpus_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of the reports corpus, ingested once per module with its round prices."""
+    from agent_usage.ingest import ingest
+
+    base = tmp_path_factory.mktemp("corpus-store")
+    db = base / "s.duckdb"
+    ingest(db, env=corpus_roots_env(base), prices_file=REPORTS_CORPUS / "prices.toml")
+    return db
+
+
+@pytest.fixture
+def corpus_cli_env(tmp_path: Path) -> dict[str, str]:
+    """The CLI's environment over the reports corpus: its prices, a pinned now, UTC."""
+    (tmp_path / "au" / "config").mkdir(parents=True)
+    shutil.copy(REPORTS_CORPUS / "prices.toml", tmp_path / "au" / "config" / "prices.toml")
+    return {
+        **corpus_roots_env(tmp_path),
+        "AGENT_USAGE_HOME": str(tmp_path / "au"),
+        "AGENT_USAGE_NOW": EXPECTED["now"],
+        "TZ": "UTC",
+    }

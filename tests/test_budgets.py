@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -13,14 +12,11 @@ import pytest
 from agent_usage import store
 from agent_usage.budgets import evaluate, period_bounds, status_for
 from agent_usage.errors import ConfigError
-from agent_usage.ingest import ingest
 from agent_usage.render.document import SCHEMA_PATH
 from agent_usage.settings import Budget, Settings, load
-from tests.conftest import FIXTURES
-from tests.test_reports import cli
+from tests.conftest import EXPECTED, REPORTS_CORPUS, run_cli
 
-CORPUS = FIXTURES / "reports"
-EXPECTED = json.loads((CORPUS / "expected.json").read_text())
+CORPUS = REPORTS_CORPUS
 NOW = datetime(2026, 11, 16, 1, 0)  # Monday 01:00 UTC, as expected.json's "now"
 
 
@@ -35,21 +31,6 @@ def spend(since: str, until: str, **scope: str) -> float:
         for e in EXPECTED["events"]
         if since <= e["ts"] < until and all(e[key] == value for key, value in scope.items())
     )
-
-
-@pytest.fixture(scope="module")
-def corpus_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("budgets")
-    env = {
-        "HOME": str(base),
-        "CLAUDE_CONFIG_DIR": str(CORPUS / "claude"),
-        "CODEX_HOME": str(CORPUS / "codex"),
-        "GEMINI_CLI_HOME": str(CORPUS / "gemini"),
-        "PI_CODING_AGENT_DIR": str(CORPUS / "pi"),
-    }
-    db = base / "s.duckdb"
-    ingest(db, env=env, prices_file=CORPUS / "prices.toml")
-    return db
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
@@ -165,57 +146,41 @@ def test_status_moves_ok_warning_exceeded_with_the_limit(corpus_store: Path) -> 
         assert status.status == expected, (limit, status.spend_usd)
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    (tmp_path / "au" / "config").mkdir(parents=True)
-    shutil.copy(CORPUS / "prices.toml", tmp_path / "au" / "config" / "prices.toml")
-    return {
-        "HOME": str(tmp_path),
-        "AGENT_USAGE_HOME": str(tmp_path / "au"),
-        "AGENT_USAGE_NOW": EXPECTED["now"],
-        "CLAUDE_CONFIG_DIR": str(CORPUS / "claude"),
-        "CODEX_HOME": str(CORPUS / "codex"),
-        "GEMINI_CLI_HOME": str(CORPUS / "gemini"),
-        "PI_CODING_AGENT_DIR": str(CORPUS / "pi"),
-        "TZ": "UTC",
-    }
-
-
-def test_budget_check_exit_codes_follow_the_worst_status(cli_env: dict[str, str]) -> None:
-    config = Path(cli_env["AGENT_USAGE_HOME"]) / "config" / "config.toml"
-    missing = cli("budget", "check", env=cli_env)
+def test_budget_check_exit_codes_follow_the_worst_status(corpus_cli_env: dict[str, str]) -> None:
+    config = Path(corpus_cli_env["AGENT_USAGE_HOME"]) / "config" / "config.toml"
+    missing = run_cli("budget", "check", env=corpus_cli_env)
     assert missing.returncode == 2 and "no budgets configured" in missing.stderr
     month = EXPECTED["totals"]["cost_auto"]
     config.write_text(f"[budgets]\nmonthly = {month / 0.9}\n")
-    warning = cli("budget", "check", env=cli_env)
+    warning = run_cli("budget", "check", env=corpus_cli_env)
     assert warning.returncode == 0, warning.stderr
     assert "warning: monthly budget at $0.23 of $0.25 (90%)" in warning.stderr
     config.write_text(f"[budgets]\nmonthly = {month / 2}\n[budgets.harness.pi]\ndaily = 100\n")
-    exceeded = cli("budget", "check", env=cli_env)
+    exceeded = run_cli("budget", "check", env=corpus_cli_env)
     assert exceeded.returncode == 1
     assert "exceeded: monthly budget at $0.23 of $0.11 (200%)" in exceeded.stderr
-    assert cli("budget", "check", "--quiet", env=cli_env).stderr == ""
+    assert run_cli("budget", "check", "--quiet", env=corpus_cli_env).stderr == ""
     config.write_text("[budgets]\nmonthly = 1000\n")
-    fine = cli("budget", "check", env=cli_env)
+    fine = run_cli("budget", "check", env=corpus_cli_env)
     assert fine.returncode == 0 and "ok: 1 budget within limits" in fine.stderr
 
 
-def test_budgets_appear_in_reports_and_their_json(cli_env: dict[str, str]) -> None:
-    config = Path(cli_env["AGENT_USAGE_HOME"]) / "config" / "config.toml"
+def test_budgets_appear_in_reports_and_their_json(corpus_cli_env: dict[str, str]) -> None:
+    config = Path(corpus_cli_env["AGENT_USAGE_HOME"]) / "config" / "config.toml"
     config.write_text("[budgets]\ndaily = 0.05\n[budgets.model.gpt-5]\nmonthly = 1\n")
-    listed = cli("budget", "--json", env=cli_env)
+    listed = run_cli("budget", "--json", env=corpus_cli_env)
     document = json.loads(listed.stdout)
     assert [(b["name"], b["status"]) for b in document["budgets"]] == [
         ("daily", "exceeded"),
         ("monthly model gpt-5", "ok"),
     ]
-    report = cli("report", "daily", "--json", env=cli_env)
+    report = run_cli("report", "daily", "--json", env=corpus_cli_env)
     full = json.loads(report.stdout)
     jsonschema.validate(full, json.loads(SCHEMA_PATH.read_text()))
     assert full["budgets"] == document["budgets"]
-    table = cli("report", "daily", "--no-ingest", env=cli_env)
+    table = run_cli("report", "daily", "--no-ingest", env=corpus_cli_env)
     assert "Budgets" in table.stdout and "exceeded" in table.stdout
     config.write_text("[budgets]\nhourly = 1\n")
-    broken = cli("report", "daily", env=cli_env)
+    broken = run_cli("report", "daily", env=corpus_cli_env)
     assert broken.returncode == 2
     assert "config.toml: unknown key budgets.hourly" in broken.stderr

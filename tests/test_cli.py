@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import FIXTURES
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "160", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "agent_usage", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=120,
-    )
+from tests.conftest import FIXTURES, run_cli
 
 
 def test_demo_shows_a_report_of_all_four_harnesses(tmp_path: Path) -> None:
-    result = run("demo", "--out", str(tmp_path / "demo"), "--days", "5")
+    result = run_cli("demo", "--out", str(tmp_path / "demo"), "--days", "5")
     assert result.returncode == 0, result.stderr
     for harness in ("claude-code", "codex", "gemini-cli", "pi"):
         assert harness in result.stdout
@@ -36,11 +24,11 @@ def test_ingest_then_report_json_on_fixtures(tmp_path: Path) -> None:
         "CLAUDE_CONFIG_DIR": str(FIXTURES / "claude-code" / "content-blocks"),
         "CODEX_HOME": str(FIXTURES / "codex" / "reemit"),
     }
-    ingested = run("ingest", env=env)
+    ingested = run_cli("ingest", env=env)
     assert ingested.returncode == 0, ingested.stderr
     assert "6 new events" in ingested.stderr and "1 bad lines skipped" in ingested.stderr
     assert "warning: " + str(FIXTURES / "claude-code" / "content-blocks") in ingested.stderr
-    result = run("report", "model", "--json", "--no-ingest", env=env)
+    result = run_cli("report", "model", "--json", "--no-ingest", env=env)
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["schema_version"] == 1
@@ -52,18 +40,18 @@ def test_ingest_then_report_json_on_fixtures(tmp_path: Path) -> None:
 
 def test_report_json_marks_unknown_cost_as_null(tmp_path: Path) -> None:
     env = {"CLAUDE_CONFIG_DIR": str(FIXTURES / "claude-code" / "gateway-no-request-id")}
-    result = run("report", "daily", "--json", env=env)
+    result = run_cli("report", "daily", "--json", env=env)
     doc = json.loads(result.stdout)
     assert doc["totals"]["cost_usd"] is None
     assert doc["totals"]["unpriced_models"] == ["acme-coder-1"]
-    table = run("report", "daily", "--no-ingest", env=env)
+    table = run_cli("report", "daily", "--no-ingest", env=env)
     assert "unpriced" in table.stdout and "$0.00" not in table.stdout
 
 
 def test_doctor_lists_each_source(tmp_path: Path) -> None:
     env = {"CODEX_HOME": str(FIXTURES / "codex" / "archived-zst")}
-    run("ingest", "-q", env=env)
-    result = run("doctor", env=env)
+    run_cli("ingest", "-q", env=env)
+    result = run_cli("doctor", env=env)
     assert result.returncode == 0, result.stderr
     codex_line = next(
         line for line in result.stdout.splitlines() if "codex" in line and "archived-zst" in line
@@ -72,7 +60,7 @@ def test_doctor_lists_each_source(tmp_path: Path) -> None:
 
 
 def test_bad_usage_exits_2_and_busy_store_exits_3(tmp_path: Path) -> None:
-    assert run("report", "fortnightly").returncode == 2
+    assert run_cli("report", "fortnightly").returncode == 2
     db = tmp_path / "locked.duckdb"
     holder = subprocess.Popen(
         [
@@ -85,7 +73,7 @@ def test_bad_usage_exits_2_and_busy_store_exits_3(tmp_path: Path) -> None:
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
-        result = run("ingest", "--db", str(db), env={"AGENT_USAGE_BUSY_TIMEOUT": "0.3"})
+        result = run_cli("ingest", "--db", str(db), env={"AGENT_USAGE_BUSY_TIMEOUT": "0.3"})
         assert result.returncode == 3
         assert result.stderr.startswith(f"error: {db}: database busy")
     finally:
@@ -106,11 +94,11 @@ def test_report_imports_neither_textual_nor_opentelemetry() -> None:
 def test_tz_moves_day_boundaries_and_since_follows_the_zone() -> None:
     env = {"CLAUDE_CONFIG_DIR": str(FIXTURES / "claude-code" / "content-blocks")}
     # events at 09:12-09:14 UTC on 2026-05-04: 23:12 the day before at UTC-10
-    west = json.loads(run("report", "daily", "--json", "--tz", "Etc/GMT+10", env=env).stdout)
+    west = json.loads(run_cli("report", "daily", "--json", "--tz", "Etc/GMT+10", env=env).stdout)
     assert [row["key"] for row in west["rows"]] == ["2026-05-03"]
     # 18:13 in Tokyo is 09:13 UTC: only msg_01B (09:13:05) and msg_01D (09:14:00) are after it
     tokyo = json.loads(
-        run(
+        run_cli(
             "report",
             "daily",
             "--json",
@@ -124,13 +112,13 @@ def test_tz_moves_day_boundaries_and_since_follows_the_zone() -> None:
     )
     assert tokyo["totals"]["events"] == 2
     assert tokyo["filters"]["since"] == "2026-05-04T09:13:00Z"
-    bad = run("report", "daily", "--no-ingest", "--tz", "Mars/Olympus", env=env)
+    bad = run_cli("report", "daily", "--no-ingest", "--tz", "Mars/Olympus", env=env)
     assert bad.returncode == 2 and "unknown time zone" in bad.stderr
 
 
 def test_every_command_summary_is_one_line_in_the_command_list() -> None:
     """A docstring whose first paragraph wraps is printed with its hard line break."""
-    listing = run("--help", env={"COLUMNS": "250"}).stdout
+    listing = run_cli("--help", env={"COLUMNS": "250"}).stdout
     rows = [line for line in listing.splitlines() if line.startswith("│ ") and "Commands" not in line]
     commands = [row.split()[1] for row in rows if not row.startswith("│  ")]
     assert "insights" in commands and "report" in commands
@@ -161,7 +149,7 @@ def test_a_duckdb_file_that_is_no_store_is_named_and_left_untouched(tmp_path: Pa
     with duckdb.connect(str(foreign)) as con:
         con.execute("CREATE TABLE sales (amount INT)")
     env = {"HOME": str(tmp_path), "AGENT_USAGE_HOME": str(tmp_path / "au")}
-    result = run("report", "--no-ingest", "--db", str(foreign), env=env)
+    result = run_cli("report", "--no-ingest", "--db", str(foreign), env=env)
     assert result.returncode == 1
     assert f"error: {foreign}: not an agent-usage store" in result.stderr
     assert "Traceback" not in result.stderr

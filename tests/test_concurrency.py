@@ -4,8 +4,6 @@ agent keeps writing. Bounded to a few seconds here; tests/bench/soak.py runs it 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -14,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from agent_usage.tui.app import AgentUsageApp
-from tests.conftest import FIXTURES, clean_env, reports_env
+from tests.conftest import FIXTURES, clean_env, reports_env, run_cli
 from tests.otlp_receiver import OtlpReceiver, start_watch
-from tests.test_tui import card, settle
+from tests.pilot import card, settle
 
 CORPUS = FIXTURES / "reports"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
@@ -32,12 +30,6 @@ def append_turn(session: Path, index: int) -> None:
     line["message"]["usage"] = {"input_tokens": 10, "output_tokens": 1000}
     with session.open("a") as handle:
         handle.write(json.dumps(line) + "\n")
-
-
-def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agent_usage", *args], env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 @pytest.mark.slow
@@ -67,7 +59,7 @@ async def test_exporter_tui_and_reports_share_one_store(
                 ["ingest", "-q"],
                 ["report", "session", "--json", "--no-ingest"],
             ):
-                result = run_cli(args, env)
+                result = run_cli(*args, env=env)
                 if result.returncode != 0 or "lock" in result.stderr.lower():
                     failures.append(f"{' '.join(args)}: exit {result.returncode}: {result.stderr.strip()}")
             if index < APPENDS:
@@ -103,6 +95,6 @@ async def test_exporter_tui_and_reports_share_one_store(
     assert exporter.returncode == 0, exporter_log
     spans = receiver.spans()
     assert len(spans) == len({s["span_id"] for s in spans}) == EXPECTED["totals"]["events"] + APPENDS
-    final = json.loads(run_cli(["report", "daily", "--json", "--no-ingest"], env).stdout)["totals"]
+    final = json.loads(run_cli("report", "daily", "--json", "--no-ingest", env=env).stdout)["totals"]
     assert final["events"] == EXPECTED["totals"]["events"] + APPENDS
     assert final["output_tokens"] == EXPECTED["totals"]["output"] + 1000 * APPENDS

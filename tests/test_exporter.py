@@ -11,8 +11,6 @@ import json
 import logging
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -28,7 +26,7 @@ import trustme
 from agent_usage.export_loop import ExportLoop, WatchOptions, run_forever
 from agent_usage.exporters.identity import short_hash
 from agent_usage.exporters.otlp_config import CliOverrides
-from tests.conftest import FIXTURES, clean_env, reports_env
+from tests.conftest import FIXTURES, clean_env, reports_env, run_cli
 from tests.otlp_receiver import OtlpReceiver, start_watch
 
 CORPUS = FIXTURES / "reports"
@@ -58,20 +56,9 @@ def corpus_env(tmp_path: Path) -> dict[str, str]:
     return {**reports_env(tmp_path), "AGENT_USAGE_MACHINE_ID": MACHINE, "AGENT_USAGE_USER": "dev@example.com"}
 
 
-def cli(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    full_env = clean_env({"NO_COLOR": "1", **env})
-    return subprocess.run(
-        [sys.executable, "-m", "agent_usage", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-    )
-
-
 def once(env: dict[str, str], receiver: OtlpReceiver, *args: str, protocol: str = "http/protobuf"):
     endpoint = receiver.grpc_endpoint if protocol == "grpc" else receiver.http_endpoint
-    return cli("watch", "--once", "--endpoint", endpoint, "--protocol", protocol, *args, env=env)
+    return run_cli("watch", "--once", "--endpoint", endpoint, "--protocol", protocol, *args, env=env)
 
 
 def ns(ts: str) -> int:
@@ -234,7 +221,7 @@ def test_timeout_is_named(corpus_env: dict[str, str]) -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         port = silent.getsockname()[1]
-        result = cli(
+        result = run_cli(
             "watch", "--once", "--endpoint", f"http://127.0.0.1:{port}", "--timeout", "0.5",
             env=corpus_env,
         )  # fmt: skip
@@ -322,7 +309,7 @@ def test_budgets_are_exported_as_limit_and_spend_gauges(
 def test_dry_run_prints_otlp_json_and_sends_nothing(
     receiver: OtlpReceiver, corpus_env: dict[str, str]
 ) -> None:
-    result = cli("watch", "--dry-run", "--endpoint", receiver.http_endpoint, env=corpus_env)
+    result = run_cli("watch", "--dry-run", "--endpoint", receiver.http_endpoint, env=corpus_env)
     assert result.returncode == 0, result.stderr
     documents = [json.loads(chunk) for chunk in result.stdout.replace("}\n{", "}\n\x00{").split("\x00")]
     assert [d["signal"] for d in documents] == ["metrics", "traces"]
@@ -335,7 +322,7 @@ def test_dry_run_prints_otlp_json_and_sends_nothing(
 
 
 def test_bad_configuration_is_one_clear_line(corpus_env: dict[str, str]) -> None:
-    result = cli("watch", "--once", env={**corpus_env, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/xml"})
+    result = run_cli("watch", "--once", env={**corpus_env, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/xml"})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "error: OTEL_EXPORTER_OTLP_PROTOCOL: unknown OTLP protocol 'http/xml'; "
@@ -432,7 +419,7 @@ def test_watch_service_follows_new_turns_and_stops_on_sigterm(
         assert len(receiver.spans()) == len(EVENTS)
         # the loop holds no store connection between units of work: reports run beside it
         for _ in range(3):
-            beside = cli("report", "daily", "--json", "--no-ingest", env=corpus_env)
+            beside = run_cli("report", "daily", "--json", "--no-ingest", env=corpus_env)
             assert beside.returncode == 0, beside.stderr
             assert json.loads(beside.stdout)["totals"]["events"] >= len(EVENTS)
         _append_claude_turn(corpus_env, output_tokens=4321)

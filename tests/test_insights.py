@@ -15,8 +15,7 @@ from agent_usage.errors import ConfigError
 from agent_usage.insights import adoption, concentration, streaks
 from agent_usage.queries import Filters
 from agent_usage.settings import load
-from tests.test_budgets import EXPECTED, cli_env, corpus_store  # noqa: F401 - fixtures
-from tests.test_reports import cli
+from tests.conftest import EXPECTED, run_cli
 
 TODAY = date(2026, 11, 16)
 EVENTS = EXPECTED["events"]
@@ -35,7 +34,7 @@ def test_streaks_count_consecutive_days_and_stay_alive_until_tomorrow() -> None:
     assert streaks([], TODAY) == (0, 0)
 
 
-def test_adoption_figures_on_the_corpus(corpus_store: Path) -> None:  # noqa: F811
+def test_adoption_figures_on_the_corpus(corpus_store: Path) -> None:
     with store.connect(corpus_store, read_only=True) as con:
         habits = adoption(con, Filters(tz="UTC"), TODAY)
         sunday = adoption(con, Filters(tz="UTC", week_start=6), TODAY)
@@ -71,7 +70,7 @@ def test_adoption_figures_on_the_corpus(corpus_store: Path) -> None:  # noqa: F8
         assert share.request_share == requests[share.harness] / len(EVENTS)
 
 
-def test_provider_concentration_and_hhi(corpus_store: Path) -> None:  # noqa: F811
+def test_provider_concentration_and_hhi(corpus_store: Path) -> None:
     with store.connect(corpus_store, read_only=True) as con:
         result = concentration(con, Filters(tz="UTC"), warn_share=0.7)
         strict = concentration(con, Filters(tz="UTC"), warn_share=0.5)
@@ -88,19 +87,19 @@ def test_provider_concentration_and_hhi(corpus_store: Path) -> None:  # noqa: F8
     assert not result.warning and strict.warning
 
 
-def test_insights_cli_warns_above_the_configured_share(cli_env: dict[str, str]) -> None:  # noqa: F811
-    config = Path(cli_env["AGENT_USAGE_HOME"]) / "config" / "config.toml"
-    calm = cli("insights", "--json", env=cli_env)
+def test_insights_cli_warns_above_the_configured_share(corpus_cli_env: dict[str, str]) -> None:
+    config = Path(corpus_cli_env["AGENT_USAGE_HOME"]) / "config" / "config.toml"
+    calm = run_cli("insights", "--json", env=corpus_cli_env)
     assert calm.returncode == 0, calm.stderr
     assert json.loads(calm.stdout)["concentration"]["warning"] is False
     assert "warning:" not in calm.stderr
     config.write_text("[concentration]\nwarn_share = 0.5\n")
-    warned = cli("insights", "--json", env=cli_env)
+    warned = run_cli("insights", "--json", env=corpus_cli_env)
     document = json.loads(warned.stdout)
     assert document["concentration"]["warning"] is True
     assert document["adoption"]["longest_streak_days"] == 4
     assert "warning: anthropic holds 55% of spend (warn_share 50%, HHI 4,134)" in warned.stderr
-    table = cli("insights", "--no-ingest", env=cli_env)
+    table = run_cli("insights", "--no-ingest", env=corpus_cli_env)
     assert "Longest streak" in table.stdout
     assert "HHI 4,134 of 10,000 (warning when one provider holds 50% or more)" in table.stdout  # one line
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -14,13 +13,12 @@ import pytest
 from rich.console import Console
 from textual.command import CommandList
 from textual.widgets import DataTable, Static
-from textual.worker import WorkerCancelled
 
 from agent_usage.ingest import ingest
 from agent_usage.tui.app import AgentUsageApp
 from agent_usage.tui.screens import FilterScreen, HelpScreen, SessionScreen
-from agent_usage.tui.widgets import Card
 from tests.conftest import FIXTURES
+from tests.pilot import card, settle
 
 CORPUS = FIXTURES / "reports"
 NOW = json.loads((CORPUS / "expected.json").read_text())["now"]
@@ -57,17 +55,6 @@ def app_factory(tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyP
     return build
 
 
-async def settle(app: AgentUsageApp, pilot) -> None:  # type: ignore[no-untyped-def]
-    """Let every worker finish; a load replaced by a newer one (exclusive) is cancelled, not failed."""
-    for _ in range(3):
-        await pilot.pause()
-        for worker in list(app.workers):
-            with contextlib.suppress(WorkerCancelled):
-                await worker.wait()
-    await pilot.wait_for_scheduled_animations()
-    await pilot.pause()
-
-
 async def run_command(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
     """Type a command into the palette, wait until it lists a match, and run the first one."""
     await pilot.press("ctrl+p", *text)
@@ -77,10 +64,6 @@ async def run_command(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
         if hits and hits.first().option_count:
             break
     await pilot.press("enter")
-
-
-def card(app: AgentUsageApp, name: str) -> str:
-    return str(app.query_one(f"#card-{name}", Card).render())
 
 
 def as_text(renderable: object) -> str:

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.conftest import FIXTURES, clean_env, reports_env  # noqa: E402
+from tests.conftest import FIXTURES, clean_env, reports_env, run_cli  # noqa: E402
 from tests.otlp_receiver import OtlpReceiver, start_watch  # noqa: E402
-from tests.test_concurrency import append_turn, run_cli  # noqa: E402
+from tests.test_concurrency import append_turn  # noqa: E402
 
 CORPUS = FIXTURES / "reports"
 
@@ -50,7 +50,7 @@ def main() -> None:
             ["report", "blocks", "--json", "--no-ingest"],
         ):
             started = time.perf_counter()
-            result = run_cli(command, env)
+            result = run_cli(*command, env=env)
             slowest = max(slowest, time.perf_counter() - started)
             runs += 1
             if result.returncode != 0:
