@@ -306,7 +306,7 @@ class _Generator:
             for n in range(turns):
                 ts += timedelta(seconds=rng.randint(20, 200))
                 provider, model, _ = _pick(rng, PI_MODELS)
-                usage = {
+                usage: dict[str, Any] = {
                     "input": rng.randint(2, 300),
                     "output": rng.randint(50, 1_500),
                     "cacheRead": rng.randint(5_000, 80_000),

@@ -90,6 +90,12 @@ def _first(row: Row, *names: str) -> Any:
     return None
 
 
+def _table(row: Row, key: str) -> Row:
+    """A nested object of the row (e.g. `cache_creation`), or an empty one."""
+    value = row.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _number(row: Row, *names: str) -> int:
     value = _first(row, *names)
     if value is None:
@@ -138,8 +144,7 @@ def _tier(row: Row) -> str | None:
 
 
 def _anthropic(row: Row, provider: str | None) -> dict[str, Any]:
-    creation = row.get("cache_creation") if isinstance(row.get("cache_creation"), dict) else {}
-    server_tools = row.get("server_tool_use") if isinstance(row.get("server_tool_use"), dict) else {}
+    creation, server_tools = _table(row, "cache_creation"), _table(row, "server_tool_use")
     return {
         "ts": _time(row, "starting_at", "usage_date_utc", "date"),
         "model": _first(row, "model", "model_version") or "unknown",
@@ -212,9 +217,7 @@ def _litellm(row: Row, provider: str | None) -> dict[str, Any]:
             metadata = None
     usage = metadata.get("usage_object") if isinstance(metadata, dict) else None
     if isinstance(usage, dict):
-        details = (
-            usage.get("prompt_tokens_details") if isinstance(usage.get("prompt_tokens_details"), dict) else {}
-        )
+        details = _table(usage, "prompt_tokens_details")
         cached = min(_number(details, "cached_tokens") or _number(usage, "cache_read_input_tokens"), prompt)
         written = min(_number(usage, "cache_creation_input_tokens"), prompt - cached)
     return {

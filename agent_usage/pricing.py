@@ -206,7 +206,7 @@ def _genai_rows(provider: str | None, model: str) -> list[PriceRow]:
                     tier_start,
                     tier_rates,
                     variant,
-                    float(searches) if searches is not None else None,
+                    _split(searches)[0],
                 )
             )
     return rows

@@ -34,7 +34,8 @@ class Filters:
 
     def where(self) -> tuple[str, list[Any]]:
         """SQL conditions on `e` and their parameters."""
-        clauses, params = ["TRUE"], []
+        clauses: list[str] = ["TRUE"]
+        params: list[Any] = []
         if self.since is not None:
             clauses.append("e.ts >= ?")
             params.append(self.since)

@@ -13,6 +13,7 @@ import hashlib
 import os
 import platform
 import subprocess
+import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ def _os_machine_id() -> str | None:
         for line in out.splitlines():
             if "IOPlatformUUID" in line:
                 return line.split("=")[-1].strip().strip('"')
-    if platform.system() == "Windows":
+    if sys.platform == "win32":  # (not platform.system(): type checkers understand this test)
         try:
             import winreg
 

@@ -80,13 +80,13 @@ def current_points(
                 spec, totals.harness, totals.project, totals.provider, totals.model, ident
             )
             points.append(Point(spec.name, attributes, _ns(totals.first_ts), _stable(value)))
-    for totals in projects:
+    for group in projects:
         for spec in METRICS:
             if spec.by_model:
                 continue
-            attributes = _series_attributes(spec, totals.harness, totals.project, None, None, ident)
-            value = getattr(totals, spec.total)
-            points.append(Point(spec.name, attributes, _ns(totals.first_ts), _stable(value)))
+            attributes = _series_attributes(spec, group.harness, group.project, None, None, ident)
+            value = getattr(group, spec.total)
+            points.append(Point(spec.name, attributes, _ns(group.first_ts), _stable(value)))
     return _merge_duplicates(points)
 
 

@@ -14,6 +14,7 @@ import http.client
 import socket
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from dataclasses import dataclass
@@ -119,7 +120,7 @@ class HttpTransport:
         self.target = target
         self._json = target.protocol == "http/json"
         self._context = self._tls_context(target) if target.url.startswith("https:") else None
-        self._host = urllib.request.urlparse(target.url).hostname or target.url
+        self._host = urllib.parse.urlsplit(target.url).hostname or target.url
 
     @staticmethod
     def _tls_context(target: SignalTarget) -> ssl.SSLContext:

@@ -69,7 +69,12 @@ def discover(root: Path, on_error: WalkErrors | None = None) -> Iterator[str]:
 def accepts(root: Path, path: str) -> bool:
     """Whether `discover(root)` would list `path` (for ingesting only the files a watcher saw)."""
     parts = relative_parts(root, path)
-    return bool(parts) and parts[0] in ("sessions", "archived_sessions") and _is_rollout(parts[-1])
+    return (
+        parts is not None
+        and len(parts) > 0
+        and parts[0] in ("sessions", "archived_sessions")
+        and _is_rollout(parts[-1])
+    )
 
 
 def _is_rollout(name: str) -> bool:

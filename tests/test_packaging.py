@@ -67,3 +67,24 @@ def test_ruff_finds_nothing_to_say() -> None:
         [sys.executable, "-m", "ruff", "format", "--check", *folders], capture_output=True, text=True
     )
     assert style.returncode == 0, style.stdout + style.stderr
+
+
+@pytest.mark.slow
+def test_mypy_checks_all_three_roots_as_installed(tmp_path: Path) -> None:
+    """`mypy -p agent_usage` in the checkout would skip parsers/ and exporters/ (they are mapped
+    in by package-dir), so the check runs on a copy laid out as the wheel installs it."""
+    tree = tmp_path / "tree"
+    skip = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "agent_usage", tree / "agent_usage", ignore=skip)
+    shutil.copytree(ROOT / "parsers", tree / "agent_usage" / "parsers", ignore=skip)
+    shutil.copytree(ROOT / "exporters", tree / "agent_usage" / "exporters", ignore=skip)
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), "-p", "agent_usage"],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    files = sum(1 for _ in (tree / "agent_usage").rglob("*.py"))
+    assert f"no issues found in {files} source files" in checked.stdout

@@ -228,6 +228,7 @@ class AgentUsageApp(App[None]):
         try:
             while True:
                 self._ingest_again.clear()
+                only: set[str] | None
                 with self._changed_lock:
                     only, self._changed = self._changed, set()
                     if self._full_ingest:
