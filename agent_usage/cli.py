@@ -190,7 +190,7 @@ def report(
 ) -> None:
     """Usage and cost per day, week, month, hour, session, project, model, harness or 5-hour block."""
     from agent_usage import store
-    from agent_usage.pricing import COST_MODES
+    from agent_usage.cost_sql import COST_MODES
     from agent_usage.reports import VIEWS, build
 
     if view not in VIEWS:

@@ -22,13 +22,14 @@ from typing import IO
 
 import orjson
 
-from agent_usage import export_queries, export_state, periods, settings, store
+from agent_usage import export_queries, periods, settings, store
 from agent_usage.errors import AgentUsageError, DatabaseBusyError, StoreError
 from agent_usage.exporters import metrics, otlp_json, traces
 from agent_usage.exporters.delivery import Delivery
 from agent_usage.exporters.identity import Identity, Privacy, identity
 from agent_usage.exporters.otlp_config import CliOverrides, SignalTarget, export_interval_s, resolve_target
 from agent_usage.exporters.transport import ExportFailed, open_transport
+from agent_usage.store import export_state
 
 log = logging.getLogger("agent_usage.export_loop")
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import duckdb
 
-from agent_usage.pricing import COST_SQL, PRICE_JOIN_SQL, component_cost_sql, cost_for_mode
+from agent_usage.cost_sql import COST_SQL, PRICE_JOIN_SQL, component_cost_sql, cost_for_mode
 
 PROJECT_MODES = ("keep", "hash", "drop")
 

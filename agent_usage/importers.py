@@ -38,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from agent_usage import pricing, store
+from agent_usage import store
 from agent_usage.errors import UsageError
 from agent_usage.parsers.base import MAX_TOKENS_PER_REQUEST, count, parse_ts
 from agent_usage.records import UsageEvent
@@ -382,8 +382,6 @@ def import_file(
             summary.skipped += 1
             if len(summary.problems) < 5:
                 summary.problems.append(f"{path}: row {index}: {error}")
-    with store.connect(db_path) as con:
-        result = store.write_batch(con, [store.encode_events(events)], [], [])
-        pricing.refresh(con, prices_file)
+    result = store.commit_events(db_path, [store.encode_events(events)], prices_file=prices_file)
     summary.new_events, summary.duplicates = result.new_events, result.duplicates
     return summary

@@ -20,10 +20,9 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import BinaryIO, Protocol
 
-import duckdb
 import orjson
 
-from agent_usage import pricing, store, tuning
+from agent_usage import store, tuning
 from agent_usage.lines import LineReader
 from agent_usage.parsers import PARSERS
 from agent_usage.parsers.base import MAX_TOKENS_PER_REQUEST, FileContext, file_kind, open_regular
@@ -248,16 +247,9 @@ class _Batch:
             rows, dropped = store.keep_best_copies(self.events)
             self.summary.duplicates += dropped
             self.chunks.append(store.encode_events(rows))
-        with store.connect(self.db_path) as con:
-            # the limit belongs to the database instance, which other connections of this
-            # process (the TUI's loaders) may share: set it for the merge only
-            con.execute(f"SET memory_limit = '{self.memory_limit}'")
-            try:
-                result = store.write_batch(con, self.chunks, self.files, self.replaced)
-                # price new models now, not at the end: the TUI shows a long first ingest as it lands
-                pricing.refresh(con, self.prices_file)
-            finally:
-                con.execute("RESET memory_limit")
+        result = store.commit_events(
+            self.db_path, self.chunks, self.files, self.replaced, self.prices_file, self.memory_limit
+        )
         self.summary.events_new += result.new_events
         self.summary.duplicates += result.duplicates
         self.events, self.chunks, self.count, self.files, self.replaced = [], [], 0, [], []
@@ -498,16 +490,10 @@ def ingest(
         changed = changed_files(found, stamps, summary)
         known = store.load_file_records(con, [str(source.path) for source in changed])
         if not changed:  # the common warm run: finish on this connection, no second open
-            _finish(con, prices)
+            store.record_ingest(con, prices)
     if changed:
         summary.bytes_read = _read_all(plan(changed, known), _Batch(db_path, summary, prices), progress)
         with store.connect(db_path) as con:
-            _finish(con, prices)
+            store.record_ingest(con, prices)
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-def _finish(con: duckdb.DuckDBPyConnection, prices_file: Path) -> None:
-    """Price any new models (or all, on a new price source) and record when this ran."""
-    pricing.refresh(con, prices_file)
-    store.set_meta(con, "last_ingest", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))

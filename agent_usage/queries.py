@@ -1,7 +1,7 @@
 """The read API over the store: filters pushed into SQL, typed rows out.
 
 Renderers, the TUI and the exporters call these functions; nothing here imports rich or
-textual. Cost is computed in SQL from the `prices` table (see `pricing.COST_SQL`).
+textual. Cost is computed in SQL from the `prices` table (see `cost_sql`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from agent_usage.cost_sql import PRICE_JOIN_SQL, cost_for_mode
 from agent_usage.errors import UsageError
 from agent_usage.periods import offset_segments
-from agent_usage.pricing import PRICE_JOIN_SQL, cost_for_mode
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent_usage import pricing, store
+from agent_usage import store
 from agent_usage.errors import StoreError
 from agent_usage.ingest import IngestSummary, ingest
 
@@ -97,49 +97,6 @@ def _refuse_foreign(db_path: Path) -> None:
             ) from error
 
 
-def _carry_over(db_path: Path, old_path: Path, prices_file: Path | None) -> int:
-    """Copy what only the old store knows into the new one; return the events kept.
-
-    The old store is attached as it is (an older version may have written it, without the
-    columns added since), so rows move by column name. Its alias derives from the new store's
-    own name: DuckDB names a database after its file, so a fixed alias such as `old` clashed
-    with a store file called `old.duckdb`.
-    """
-    with store.connect(db_path) as con:
-        row = con.execute("SELECT current_database()").fetchone()
-        alias = f"{row[0] if row else 'store'}_before_rebuild"
-        old = '"' + alias.replace('"', '""') + '"'
-        con.execute(f"ATTACH ? AS {old} (READ_ONLY)", [str(old_path)])
-        try:
-            con.execute("BEGIN")
-            kept = con.execute(
-                f"""
-                INSERT INTO events BY NAME
-                SELECT o.* FROM {old}.events o
-                WHERE o.source_path NOT IN (SELECT path FROM files)
-                  AND o.event_key NOT IN (SELECT event_key FROM events)
-                """
-            ).fetchone()
-            tables = {
-                name
-                for (name,) in con.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]
-                ).fetchall()
-            }
-            if "export_series" in tables:
-                con.execute(f"INSERT OR REPLACE INTO export_series SELECT * FROM {old}.export_series")
-            if "exported_spans" in tables:
-                con.execute(f"INSERT INTO exported_spans SELECT * FROM {old}.exported_spans")
-            con.execute("COMMIT")
-        except BaseException:
-            store.rollback(con)
-            raise
-        finally:
-            con.execute(f"DETACH {old}")
-        pricing.refresh(con, prices_file)  # models only the kept rows use need prices too
-    return int(kept[0]) if kept else 0
-
-
 def _remove(path: Path) -> None:
     for part in (path, path.with_name(path.name + ".wal")):
         with contextlib.suppress(FileNotFoundError):
@@ -202,7 +159,7 @@ def rebuild(db_path: Path, env: Mapping[str, str], prices_file: Path | None = No
     _remove(temp)  # what an interrupted rebuild left
     try:
         summary = ingest(temp, env=env, prices_file=prices_file)
-        kept = _carry_over(temp, source, prices_file) if source is not None else 0
+        kept = store.carry_over(temp, source, prices_file) if source is not None else 0
         _checkpoint(temp)
         backup = _swap(db_path, temp, live_events is not None)
     except BaseException:

@@ -165,7 +165,7 @@ def test_migrations_are_recorded_once_and_the_store_is_private(tmp_path: Path) -
     with store.connect(db) as con:
         applied = con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()
         assert store.migrate(con) == []
-    assert [name for (name,) in applied] == [name for name, _ in store.MIGRATIONS]
+    assert [name for (name,) in applied] == [name for name, _ in store.migrations.MIGRATIONS]
     assert db.stat().st_mode & 0o777 == 0o600
     assert db.parent.stat().st_mode & 0o777 == 0o700
 

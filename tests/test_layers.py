@@ -64,12 +64,7 @@ def violations(table: dict[str, Path]) -> set[tuple[str, str]]:
                 if target.startswith("agent_usage") and not allowed:
                     found.add((name, target))
             if under(name, "agent_usage.exporters") or under(name, "agent_usage.tui"):
-                for banned in (
-                    "agent_usage.store",
-                    "agent_usage.export_state",
-                    "duckdb",
-                    "agent_usage.pricing",
-                ):
+                for banned in ("agent_usage.store", "duckdb", "agent_usage.pricing", "agent_usage.cost_sql"):
                     if under(target, banned):
                         found.add((name, banned))
             if under(target, "agent_usage.tui") and not (

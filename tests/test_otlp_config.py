@@ -10,12 +10,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from agent_usage import export_queries, export_state, store
+from agent_usage import export_queries, store
 from agent_usage.errors import ConfigError
 from agent_usage.export_queries import exported_project_sql
 from agent_usage.exporters import metrics
 from agent_usage.exporters.identity import Identity, Privacy, identity, machine_id, session_uuid, short_hash
 from agent_usage.exporters.otlp_config import CliOverrides, export_interval_s, resolve_target
+from agent_usage.store import export_state
 
 
 def test_defaults_are_http_protobuf_on_localhost() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from genai_prices import Usage, calc_price
 
-from agent_usage import pricing, store
+from agent_usage import cost_sql, pricing, store
 from agent_usage.errors import ConfigError
 from agent_usage.records import UsageEvent
 
@@ -73,7 +73,7 @@ def test_sql_cost_matches_calc_price(tmp_path: Path) -> None:
         pricing.refresh(con)
         got = dict(
             con.execute(
-                f"SELECT e.event_key, {pricing.COST_SQL} FROM events e {pricing.PRICE_JOIN_SQL}"
+                f"SELECT e.event_key, {cost_sql.COST_SQL} FROM events e {cost_sql.PRICE_JOIN_SQL}"
             ).fetchall()
         )
     for event in events:
@@ -111,11 +111,11 @@ def test_unknown_model_costs_null_and_overrides_price_it(tmp_path: Path) -> None
     with store.connect(db) as con:
         store.write_batch(con, [store.encode_events([event])], [], [])
         pricing.refresh(con, overrides)
-        cost_sql = f"SELECT {pricing.COST_SQL} FROM events e {pricing.PRICE_JOIN_SQL}"
-        assert con.execute(cost_sql).fetchone() == (None,)
+        cost_query = f"SELECT {cost_sql.COST_SQL} FROM events e {cost_sql.PRICE_JOIN_SQL}"
+        assert con.execute(cost_query).fetchone() == (None,)
         overrides.write_text('[models."acme-*"]\ninput = 2.0\noutput = 8.0\n')
         pricing.refresh(con, overrides)
-        assert con.execute(cost_sql).fetchone() == (pytest.approx(10.0),)
+        assert con.execute(cost_query).fetchone() == (pytest.approx(10.0),)
 
 
 def test_override_file_errors_name_the_file(tmp_path: Path) -> None:
@@ -136,7 +136,9 @@ def test_a_store_from_before_fast_mode_pricing_upgrades_on_a_read_only_report(
         provider="anthropic", input_tokens=1_000_000, service_tier="fast",
     )  # fmt: skip
     with monkeypatch.context() as patch:
-        patch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:3])  # the schema as 2026-11-22 wrote it
+        patch.setattr(
+            store.migrations, "MIGRATIONS", store.migrations.MIGRATIONS[:3]
+        )  # the schema as 2026-11-22 wrote it
         with store.connect(db) as con:
             old_columns = [c for c in store.EVENT_COLUMNS if c != "web_search_requests"]
             con.execute(

@@ -185,7 +185,7 @@ def test_rebuild_carries_over_a_store_an_older_version_wrote(
     db = tmp_path / name
     columns = [c for c in store.EVENT_COLUMNS if c != "web_search_requests"]  # before m005
     with monkeypatch.context() as patch:
-        patch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:4])
+        patch.setattr(store.migrations, "MIGRATIONS", store.migrations.MIGRATIONS[:4])
         with store.connect(db) as con:
             con.execute(
                 f"INSERT INTO events ({', '.join(columns)}) SELECT 'imported:' || i,"

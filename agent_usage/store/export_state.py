@@ -1,7 +1,7 @@
 """The exporter's own state in the store, written only after an endpoint accepted a request:
 each series' pinned start time and value, and the spans each destination has taken.
 
-Part of the store layer: the exporters hand plain rows here and never write the store.
+The exporters hand plain rows to the export loop, which records them here.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 import duckdb
 
-from agent_usage import store
 from agent_usage.export_queries import SeriesRow
+from agent_usage.store.connection import rollback
+from agent_usage.store.writer import create_staging
 
 
 def record_series(con: duckdb.DuckDBPyConnection, rows: Sequence[SeriesRow]) -> None:
@@ -20,13 +21,13 @@ def record_series(con: duckdb.DuckDBPyConnection, rows: Sequence[SeriesRow]) -> 
         return
     con.execute("BEGIN")
     try:
-        store.create_staging(con, "accepted_series", like="export_series")
+        create_staging(con, "accepted_series", like="export_series")
         with con.appender("accepted_series") as appender:
             appender.append_rows(list(rows))
         con.execute("INSERT OR REPLACE INTO export_series SELECT * FROM accepted_series")
         con.execute("COMMIT")
     except BaseException:
-        store.rollback(con)
+        rollback(con)
         raise
 
 
