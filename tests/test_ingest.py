@@ -198,11 +198,11 @@ def test_worker_processes_store_exactly_what_one_process_stores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Parallel parsing (spawned workers, whole files per task) must not change a single row."""
-    from agent_usage import ingest as ingest_module
+    from agent_usage import ingest_parallel
     from agent_usage.demo import generate
 
     corpus = generate(tmp_path / "corpus", days=6, sessions_per_day=6, seed=3)
-    monkeypatch.setattr(ingest_module, "GROUP_BYTES", 64 * 1024)
+    monkeypatch.setattr(ingest_parallel, "GROUP_BYTES", 64 * 1024)
     rows = {}
     for workers in ("1", "2"):
         monkeypatch.setenv("AGENT_USAGE_WORKERS", workers)
@@ -247,7 +247,7 @@ def test_reading_only_needle_lines_stores_what_reading_every_line_stores(
 ) -> None:
     """The block reader's shortcut (parsers' NEEDLES) must not change a row, a file record or
     a bad-line count, on real-shaped files with damaged lines among them."""
-    from agent_usage import ingest as ingest_module
+    from agent_usage import ingest_read
     from agent_usage.demo import generate
     from agent_usage.lines import LineReader
 
@@ -261,7 +261,7 @@ def test_reading_only_needle_lines_stores_what_reading_every_line_stores(
     for mode in ("needles", "every line"):
         if mode == "every line":  # the reader ignores the needles; parsers keep their own prefilters
             monkeypatch.setattr(
-                ingest_module, "LineReader", lambda handle, start, whole, _: LineReader(handle, start, whole)
+                ingest_read, "LineReader", lambda handle, start, whole, _: LineReader(handle, start, whole)
             )
         db = tmp_path / f"{mode}.duckdb"
         summary = ingest(db, env=corpus.env, prices_file=tmp_path / "none.toml")

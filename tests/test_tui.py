@@ -359,11 +359,11 @@ async def test_a_large_ingest_in_the_app_uses_worker_processes(  # type: ignore[
     fds_to_keep', and a big history never loaded in the TUI)."""
     from multiprocessing import resource_tracker
 
-    from agent_usage import ingest as ingest_module
+    from agent_usage import ingest_parallel
 
     resource_tracker._resource_tracker._stop()  # as in a fresh `agent-usage` process (other tests start it)
-    monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(ingest_module, "GROUP_BYTES", 1024)
+    monkeypatch.setattr(ingest_parallel, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest_parallel, "GROUP_BYTES", 1024)
     monkeypatch.setenv("AGENT_USAGE_WORKERS", "2")
     app = app_factory()
     async with app.run_test(size=(110, 36)) as pilot:

@@ -1,0 +1,154 @@
+"""Planning an ingest: which session files exist, which changed since the last run (one
+stat each, nothing opened), and how each changed file is read: appended from its stored
+offset, or re-read whole when it was rewritten in place."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from stat import S_ISREG
+from typing import BinaryIO
+
+import orjson
+
+from agent_usage import store
+from agent_usage.parsers import PARSERS
+from agent_usage.parsers.base import file_kind, open_regular
+
+FINGERPRINT_BYTES = 4096
+"""The head of a file that identifies it: a changed head means the file was rewritten."""
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """What one ingest run did, for the CLI summary and for tests."""
+
+    files_found: int = 0
+    files_read: int = 0
+    files_unchanged: int = 0
+    bytes_read: int = 0
+    events_parsed: int = 0
+    events_new: int = 0
+    duplicates: int = 0
+    bad_lines: int = 0
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def merge(self, other: IngestSummary) -> None:
+        """Add a worker's counts (files read, events parsed, copies dropped, bad lines, problems)."""
+        self.files_read += other.files_read
+        self.events_parsed += other.events_parsed
+        self.duplicates += other.duplicates
+        self.bad_lines += other.bad_lines
+        self.problems.extend(other.problems)
+
+
+@dataclass(slots=True)
+class SourceFile:
+    """A discovered session file and how it must be read this run."""
+
+    harness: str
+    path: Path
+    size: int
+    mtime_ns: int
+    start: int = 0
+    state: dict[str, object] = field(default_factory=dict)
+    replace: bool = False
+    bad_lines: int = 0
+    """Bad lines counted in the part already read (an appended file keeps adding to them)."""
+
+
+def discover(
+    env: Mapping[str, str],
+    harnesses: Iterable[str] | None = None,
+    only: Collection[str] | None = None,
+    problems: list[str] | None = None,
+) -> list[tuple[str, str]]:
+    """(harness, path) of every session file (a file reachable twice is dropped by `plan`).
+
+    With `only` (paths a folder watcher reported), just those of them that `discover` would
+    list, spelled below the configured root as a full walk spells them.
+    """
+    found: list[tuple[str, str]] = []
+
+    def on_error(folder: str, error: OSError) -> None:
+        if problems is not None:
+            problems.append(f"{folder}: cannot read folder: {error.strerror or error}")
+
+    for name, parser in PARSERS.items():
+        if harnesses is not None and name not in harnesses:
+            continue
+        for root in parser.roots(env):
+            try:
+                if not root.is_dir():
+                    continue
+            except OSError as error:  # a parent we may not enter (another user's HOME)
+                on_error(str(root), error)
+                continue
+            if only is None:
+                found.extend((name, path) for path in sorted(parser.discover(root, on_error)))
+                continue
+            real = str(root.resolve())
+            for path in sorted(only):
+                if path.startswith(real + os.sep) and real != str(root):
+                    path = str(root) + path[len(real) :]
+                if parser.accepts(root, path):
+                    found.append((name, path))
+    return found
+
+
+def fingerprint(handle: BinaryIO, length: int) -> str:
+    handle.seek(0)
+    return f"{length}:{hashlib.blake2b(handle.read(length), digest_size=12).hexdigest()}"
+
+
+def changed_files(
+    found: list[tuple[str, str]], stamps: Mapping[str, tuple[int, int]], summary: IngestSummary
+) -> list[SourceFile]:
+    """Files that are new or whose size or mtime moved; one stat each, nothing opened."""
+    changed: list[SourceFile] = []
+    seen: set[tuple[int, int]] = set()
+    for harness, path in found:
+        try:
+            stat = os.stat(path)
+        except OSError as error:
+            summary.problems.append(f"{path}: cannot stat: {error.strerror}")
+            continue
+        if not S_ISREG(stat.st_mode):  # a FIFO would block the open, /dev/zero never end
+            summary.problems.append(f"{path}: skipped: {file_kind(stat.st_mode)}, not a regular file")
+            summary.files_found -= 1
+            continue
+        if (stat.st_dev, stat.st_ino) in seen:  # one file reached through two roots or a symlink
+            summary.files_found -= 1
+            continue
+        seen.add((stat.st_dev, stat.st_ino))
+        if stamps.get(path) == (stat.st_size, stat.st_mtime_ns):
+            summary.files_unchanged += 1
+            continue
+        changed.append(SourceFile(harness, Path(path), stat.st_size, stat.st_mtime_ns))
+    return changed
+
+
+def plan(changed: list[SourceFile], known: Mapping[str, store.FileRecord]) -> list[SourceFile]:
+    """Decide per changed file: append from the stored offset, or re-read whole."""
+    for source in changed:
+        record = known.get(str(source.path))
+        if record is None:
+            continue
+        source.replace = True
+        if PARSERS[source.harness].appendable(source.path) and source.size >= record.read_offset:
+            length = int(record.fingerprint.split(":", 1)[0])
+            try:
+                with open_regular(source.path) as handle:
+                    same_head = fingerprint(handle, length) == record.fingerprint
+            except OSError:
+                same_head = False
+            if same_head:
+                source.start = record.read_offset
+                source.state = orjson.loads(record.parser_state)
+                source.bad_lines = record.bad_lines
+                source.replace = False
+    return changed
