@@ -31,7 +31,7 @@ from agent_usage.errors import AgentUsageError, ConfigError, StoreError
 from agent_usage.folder_watcher import FolderWatcher
 from agent_usage.ingest import IngestSummary, ingest
 from agent_usage.paths import resolve_paths
-from agent_usage.queries import UsageRow
+from agent_usage.queries import Filters, UsageRow
 from agent_usage.render.format import local_time, money, tokens
 from agent_usage.reports import Report
 from agent_usage.settings import Settings
@@ -309,6 +309,17 @@ class AgentUsageApp(App[None]):
         report = load_report(self.db_path, view, self.filter_state.to_filters(self.tz, now), now)
         self.call_from_thread(self._show_table, view, report)
 
+    def _filters_for(self, state: FilterState) -> Filters:
+        """The query filters of a filter state, now, in the app's zone (raises on a bad date)."""
+        return state.to_filters(self.tz, self.now())
+
+    def _session_report(self, session_id: str) -> Report:
+        """One session's turns under the current filters (run in the session screen's worker)."""
+        now = self.now()
+        return load_report(
+            self.db_path, "session", self.filter_state.to_filters(self.tz, now), now, session_id
+        )
+
     # showing data
 
     def _show_filters(self) -> None:
@@ -405,7 +416,8 @@ class AgentUsageApp(App[None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "table-session" and event.row_key.value not in (None, "__total__"):
-            self.push_screen(SessionScreen(str(event.row_key.value)))
+            session_id = str(event.row_key.value)
+            self.push_screen(SessionScreen(session_id, partial(self._session_report, session_id)))
 
     # actions
 
@@ -453,7 +465,7 @@ class AgentUsageApp(App[None]):
 
     def action_filters(self) -> None:
         choices = self.choices or Choices([], [], [])
-        self.push_screen(FilterScreen(self.filter_state, choices), self.set_filters)
+        self.push_screen(FilterScreen(self.filter_state, choices, self._filters_for), self.set_filters)
 
     def action_clear_filters(self) -> None:
         self.set_filters(FilterState(range="all"))

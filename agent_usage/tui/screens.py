@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -12,13 +13,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Markdown, Select, Static
 
-from agent_usage.dashboard import Choices, load_report
+from agent_usage.dashboard import Choices
+from agent_usage.errors import AgentUsageError
 from agent_usage.render.format import local_time, money, tokens
 from agent_usage.tui.state import RANGES, FilterState
 
 if TYPE_CHECKING:
     from agent_usage.reports import Report
-    from agent_usage.tui.app import AgentUsageApp
 
 
 class SessionScreen(Screen[None]):
@@ -26,9 +27,11 @@ class SessionScreen(Screen[None]):
 
     BINDINGS = [Binding("escape,backspace", "app.pop_screen", "Back")]
 
-    def __init__(self, session_id: str) -> None:
+    def __init__(self, session_id: str, load_turns: Callable[[], Report]) -> None:
+        """`load_turns` reads the session's report (in a worker thread) under the app's filters."""
         super().__init__()
         self.session_id = session_id
+        self.load_turns = load_turns
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -43,11 +46,7 @@ class SessionScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="session", exit_on_error=False)
     def load(self) -> None:
-        app: AgentUsageApp = self.app  # type: ignore[assignment]
-        now = app.now()
-        filters = app.filter_state.to_filters(app.tz, now)
-        report = load_report(app.db_path, "session", filters, now, session=self.session_id)
-        self.app.call_from_thread(self.show, report)
+        self.app.call_from_thread(self.show, self.load_turns())
 
     def show(self, report: Report) -> None:
         info = report.session
@@ -98,10 +97,12 @@ class FilterScreen(ModalScreen[FilterState | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, state: FilterState, choices: Choices) -> None:
+    def __init__(self, state: FilterState, choices: Choices, check: Callable[[FilterState], object]) -> None:
+        """`check` raises a `UsageError` for filters that cannot be used (a bad date)."""
         super().__init__()
         self.state = state
         self.choices = choices
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical(id="filter-form"):
@@ -166,13 +167,10 @@ class FilterScreen(ModalScreen[FilterState | None]):
             project=self._value("project"),
             model=self._value("model"),
         )
-        app: AgentUsageApp = self.app  # type: ignore[assignment]
         try:
-            state.to_filters(app.tz, app.now())
-        except Exception as error:  # a bad date: say so and stay open
-            self.query_one("#filter-error", Label).update(
-                Text(str(getattr(error, "message", error)), style="red")
-            )
+            self.check(state)
+        except AgentUsageError as error:  # a bad date: say so and stay open
+            self.query_one("#filter-error", Label).update(Text(error.message, style="red"))
             return
         self.dismiss(state)
 
