@@ -107,6 +107,7 @@ def test_the_rules_catch_each_kind_of_violation(tmp_path: Path) -> None:
         ("agent_usage.exporters.fake", "duckdb"),
         ("agent_usage.tui.fake", "agent_usage.store"),
         ("agent_usage.render.fake", "agent_usage.tui"),
+        ("agent_usage.render.fake", "agent_usage.tui.app"),
         ("agent_usage.queries", "rich"),
         ("agent_usage.tui.screens", "agent_usage.tui.app"),
     }
