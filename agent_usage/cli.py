@@ -46,6 +46,19 @@ stderr = Console(stderr=True, soft_wrap=True, markup=False)
 MAX_WARNINGS = 20
 """Ingest warnings printed in full; the rest are counted."""
 DbOption = Annotated[Path | None, typer.Option("--db", help="Store file (default: the user data dir).")]
+# the period and scope options, declared once for every command that takes them
+SinceOption = Annotated[str | None, typer.Option(help="From this date or datetime (read in --tz).")]
+UntilOption = Annotated[str | None, typer.Option(help="Up to this date (inclusive) or datetime.")]
+LastOption = Annotated[str | None, typer.Option(help="Only the last 7d, 4w or 3m, calendar-aligned.")]
+TzOption = Annotated[
+    str | None, typer.Option(help="IANA time zone of the calendar periods (default: local).")
+]
+StartOfWeekOption = Annotated[str, typer.Option(help="First day of a week (weekly views, week budgets).")]
+HarnessOption = Annotated[list[str] | None, typer.Option(help="Only this harness (repeatable).")]
+ProjectOption = Annotated[list[str] | None, typer.Option(help="Only this project (repeatable).")]
+ModelOption = Annotated[list[str] | None, typer.Option(help="Only this model (repeatable).")]
+NoIngestOption = Annotated[bool, typer.Option("--no-ingest", help="Use the store as it is.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
 
 
 def _note(text: str) -> None:
@@ -168,25 +181,23 @@ ViewArgument = Annotated[
 def report(
     view: ViewArgument = "daily",
     db: DbOption = None,
-    since: Annotated[str | None, typer.Option(help="From this date or datetime (read in --tz).")] = None,
-    until: Annotated[str | None, typer.Option(help="Up to this date (inclusive) or datetime.")] = None,
-    last: Annotated[str | None, typer.Option(help="Only the last 7d, 4w or 3m, calendar-aligned.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    last: LastOption = None,
     today: Annotated[bool, typer.Option("--today", help="Only today (in --tz).")] = False,
-    tz: Annotated[
-        str | None, typer.Option(help="IANA time zone for day boundaries (default: local).")
-    ] = None,
-    start_of_week: Annotated[str, typer.Option(help="First day of a week for `weekly`.")] = "monday",
-    harness: Annotated[list[str] | None, typer.Option(help="Only this harness (repeatable).")] = None,
-    project: Annotated[list[str] | None, typer.Option(help="Only this project (repeatable).")] = None,
-    model: Annotated[list[str] | None, typer.Option(help="Only this model (repeatable).")] = None,
+    tz: TzOption = None,
+    start_of_week: StartOfWeekOption = "monday",
+    harness: HarnessOption = None,
+    project: ProjectOption = None,
+    model: ModelOption = None,
     mode: Annotated[str, typer.Option(help="Cost mode: auto, calculate or display.")] = "auto",
     breakdown: Annotated[bool, typer.Option("--breakdown", help="Per-model rows under each row.")] = False,
     session_id: Annotated[
         str | None, typer.Option("--id", help="With `session`: one session's turns (id or prefix).")
     ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    json_output: JsonOption = False,
     csv_output: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
-    no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Report on the store as it is.")] = False,
+    no_ingest: NoIngestOption = False,
 ) -> None:
     """Usage and cost per day, week, month, hour, session, project, model, harness or 5-hour block."""
     from agent_usage import store
@@ -280,10 +291,6 @@ budget_app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(budget_app, name="budget")
-TzOption = Annotated[
-    str | None, typer.Option(help="IANA time zone of the calendar periods (default: local).")
-]
-NoIngestOption = Annotated[bool, typer.Option("--no-ingest", help="Use the store as it is.")]
 
 
 def _evaluate_budgets(
@@ -313,7 +320,7 @@ def budget(
     ctx: typer.Context,
     db: DbOption = None,
     tz: TzOption = None,
-    json_output: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    json_output: JsonOption = False,
     no_ingest: NoIngestOption = False,
 ) -> None:
     """List every budget: spend in the current period, limit, share used and status."""
@@ -434,14 +441,14 @@ def rebuild(db: DbOption = None) -> None:
 @app.command()
 def insights(
     db: DbOption = None,
-    since: Annotated[str | None, typer.Option(help="From this date or datetime (read in --tz).")] = None,
-    until: Annotated[str | None, typer.Option(help="Up to this date (inclusive) or datetime.")] = None,
-    last: Annotated[str | None, typer.Option(help="Only the last 7d, 4w or 3m, calendar-aligned.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    last: LastOption = None,
     tz: TzOption = None,
-    start_of_week: Annotated[str, typer.Option(help="First day of a week.")] = "monday",
-    harness: Annotated[list[str] | None, typer.Option(help="Only this harness (repeatable).")] = None,
-    project: Annotated[list[str] | None, typer.Option(help="Only this project (repeatable).")] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    start_of_week: StartOfWeekOption = "monday",
+    harness: HarnessOption = None,
+    project: ProjectOption = None,
+    json_output: JsonOption = False,
     no_ingest: NoIngestOption = False,
 ) -> None:
     """Adoption, habits and how concentrated your spend is on one provider.
