@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -52,9 +53,10 @@ def status_for(spend: float, limit: float, warn_at: float) -> str:
     return "ok"
 
 
-def period_bounds(period: str, now: datetime, tz: str, start_of_week: str) -> tuple[datetime, datetime]:
-    """The UTC range of the calendar day, week or month (in `tz`) that contains `now`."""
-    zone = periods.zone(tz)
+def period_bounds(
+    period: str, now: datetime, zone: ZoneInfo, start_of_week: str
+) -> tuple[datetime, datetime]:
+    """The UTC range of the calendar day, week or month (in `zone`) that contains `now`."""
     today = periods.from_utc(now, zone).date()
     if period == "daily":
         first, after = today, today + timedelta(days=1)
@@ -70,7 +72,7 @@ def period_bounds(period: str, now: datetime, tz: str, start_of_week: str) -> tu
     )
 
 
-def _filters(budget: Budget, since: datetime, until: datetime, tz: str) -> queries.Filters:
+def _filters(budget: Budget, since: datetime, until: datetime, tz: ZoneInfo) -> queries.Filters:
     scoped = {
         "harness": {"harnesses": (budget.value,)},
         "project": {"projects": (budget.value,)},
@@ -80,7 +82,7 @@ def _filters(budget: Budget, since: datetime, until: datetime, tz: str) -> queri
 
 
 def evaluate(
-    con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime, tz: str
+    con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime, tz: ZoneInfo
 ) -> list[BudgetStatus]:
     """Every configured budget's status at `now`, most used share first."""
     statuses = []

@@ -20,6 +20,7 @@ from agent_usage.paths import resolve_paths
 
 if TYPE_CHECKING:
     from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     from duckdb import DuckDBPyConnection
 
@@ -137,11 +138,8 @@ def tui(
         )
     from agent_usage.tui.app import AgentUsageApp
 
-    zone_name = tz or periods.local_zone_name()
-    periods.zone(zone_name)
-    AgentUsageApp(
-        _db(db), tz=zone_name, live=not (no_watch or no_ingest), ingest_on_start=not no_ingest
-    ).run()
+    zone = periods.resolve_zone(tz)
+    AgentUsageApp(_db(db), tz=zone, live=not (no_watch or no_ingest), ingest_on_start=not no_ingest).run()
 
 
 @app.command()
@@ -213,14 +211,14 @@ def report(
     if json_output and csv_output:
         raise errors.UsageError("use only one of --json and --csv")
     filters, now = _filters(since, until, last, today, tz, start_of_week, harness, project, model, mode)
-    tz_name = filters.tz
+    zone = filters.tz
     db_path = _db(db)
     config = _settings()
     if not no_ingest:
         _run_ingest(db_path, quiet=True)
     with store.connect(db_path, read_only=True) as con:
         result = build(con, view, filters, now, breakdown=breakdown, session_id=session_id)
-        statuses = _budget_statuses(con, config, now, tz_name)
+        statuses = _budget_statuses(con, config, now, zone)
     if json_output or csv_output:
         import orjson
 
@@ -235,7 +233,7 @@ def report(
 
     stdout.print(render_report(result, stdout.width))
     if statuses:
-        stdout.print(budgets_table(statuses, tz_name, stdout.width))
+        stdout.print(budgets_table(statuses, zone, stdout.width))
 
 
 def _filters(
@@ -254,8 +252,7 @@ def _filters(
     from agent_usage import periods
     from agent_usage.queries import Filters
 
-    tz_name = tz or periods.local_zone_name()
-    zone = periods.zone(tz_name)
+    zone = periods.resolve_zone(tz)
     now = periods.now_utc()
     period = periods.resolve_period(zone, since=since, until=until, last=last, today=today, now=now)
     filters = Filters(
@@ -264,7 +261,7 @@ def _filters(
         harnesses=tuple(harness or ()),
         projects=tuple(project or ()),
         models=tuple(model or ()),
-        tz=tz_name,
+        tz=zone,
         mode=mode,
         week_start=periods.week_start_index(start_of_week),
     )
@@ -277,7 +274,9 @@ def _settings() -> Settings:
     return settings.load(resolve_paths().config_file)
 
 
-def _budget_statuses(con: DuckDBPyConnection, config: Settings, now: datetime, tz: str) -> list[BudgetStatus]:
+def _budget_statuses(
+    con: DuckDBPyConnection, config: Settings, now: datetime, tz: ZoneInfo
+) -> list[BudgetStatus]:
     if not config.budgets:
         return []
     from agent_usage.budgets import evaluate
@@ -295,7 +294,7 @@ app.add_typer(budget_app, name="budget")
 
 def _evaluate_budgets(
     db: Path | None, tz: str | None, no_ingest: bool
-) -> tuple[list[BudgetStatus], datetime, str]:
+) -> tuple[list[BudgetStatus], datetime, ZoneInfo]:
     from agent_usage import periods, store
 
     config = _settings()
@@ -305,14 +304,13 @@ def _evaluate_budgets(
             f"{where}: no budgets configured",
             hint="add e.g. [budgets] monthly = 300 (see `agent-usage budget --help` and docs/budgets.md)",
         )
-    tz_name = tz or periods.local_zone_name()
-    periods.zone(tz_name)
+    zone = periods.resolve_zone(tz)
     db_path = _db(db)
     if not no_ingest:
         _run_ingest(db_path, quiet=True)
     now = periods.now_utc()
     with store.connect(db_path, read_only=True) as con:
-        return _budget_statuses(con, config, now, tz_name), now, tz_name
+        return _budget_statuses(con, config, now, zone), now, zone
 
 
 @budget_app.callback()
@@ -326,7 +324,7 @@ def budget(
     """List every budget: spend in the current period, limit, share used and status."""
     if ctx.invoked_subcommand is not None:
         return
-    statuses, now, tz_name = _evaluate_budgets(db, tz, no_ingest)
+    statuses, now, zone = _evaluate_budgets(db, tz, no_ingest)
     if json_output:
         import orjson
 
@@ -336,7 +334,7 @@ def budget(
         return
     from agent_usage.render.tables import budgets_table
 
-    stdout.print(budgets_table(statuses, tz_name, stdout.width))
+    stdout.print(budgets_table(statuses, zone, stdout.width))
 
 
 @budget_app.command("check")
@@ -465,7 +463,7 @@ def insights(
     db_path = _db(db)
     if not no_ingest:
         _run_ingest(db_path, quiet=True)
-    today = periods.from_utc(now, periods.zone(filters.tz)).date()
+    today = periods.from_utc(now, filters.tz).date()
     with store.connect(db_path, read_only=True) as con:
         habits = adoption(con, filters, today)
         providers = concentration(con, filters, config.concentration_warn_share)
@@ -653,7 +651,7 @@ def demo(
     from agent_usage.render.tables import render_report
     from agent_usage.reports import build
 
-    filters = Filters(tz=periods.local_zone_name())
+    filters = Filters(tz=periods.resolve_zone())
     with store.connect(db_path, read_only=True) as con:
         for view in ("daily", "model", "harness"):
             stdout.print(render_report(build(con, view, filters, periods.now_utc()), stdout.width))

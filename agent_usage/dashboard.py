@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from agent_usage import budgets, periods, queries, store
 from agent_usage.queries import Filters, UsageRow
@@ -46,11 +47,10 @@ class Choices:
 
 
 def load_overview(
-    db: Path, selected: Filters, tz: str, now: datetime, settings: Settings | None = None
+    db: Path, selected: Filters, zone: ZoneInfo, now: datetime, settings: Settings | None = None
 ) -> Overview:
     """Cards for fixed windows (today, week, month, all time), charts for the selected range
     and the status of every budget in `settings` (budgets ignore the filters: they are global)."""
-    zone = periods.zone(tz)
     unbounded = replace(selected, since=None, until=None)
     today = periods.from_utc(now, zone).date()
     start_of_week = settings.start_of_week if settings else "monday"
@@ -75,7 +75,7 @@ def load_overview(
             by_harness=_by_cost(queries.usage_rows(con, "harness", selected)),
             by_model=_by_cost(queries.usage_rows(con, "model", selected)),
             by_project=_by_cost(queries.usage_rows(con, "project", selected)),
-            budgets=budgets.evaluate(con, settings, now, tz) if settings and settings.budgets else [],
+            budgets=budgets.evaluate(con, settings, now, zone) if settings and settings.budgets else [],
         )
 
 

@@ -120,7 +120,7 @@ class ExportLoop:
         """Set by SIGTERM: the tick in progress ends after the batch in flight."""
         self.interval_s = export_interval_s(options.env, options.interval_s)
         self.settings = settings.load(options.config_file) if options.config_file else settings.Settings()
-        self.tz = periods.local_zone_name()
+        self.tz = periods.resolve_zone()
 
     def _delivery(self, signal_name: str) -> Delivery:
         """The signal's transport and what was learned of its endpoint (slow, size-limited)."""

@@ -65,6 +65,17 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def resolve_zone(name: str | None = None) -> ZoneInfo:
+    """The zone an entry point works in, resolved once and passed on as a ZoneInfo: `name`
+    (an IANA name, or `local`), else this machine's zone."""
+    if name is None or name.strip().lower() == "local":
+        return ZoneInfo(local_zone_name())
+    return zone(name)
+
+
 def week_start_index(name: str) -> int:
     """0 for monday ... 6 for sunday."""
     try:

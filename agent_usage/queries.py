@@ -15,7 +15,7 @@ import duckdb
 
 from agent_usage.cost_sql import PRICE_JOIN_SQL, cost_for_mode
 from agent_usage.errors import UsageError
-from agent_usage.periods import offset_segments
+from agent_usage.periods import UTC_ZONE, offset_segments
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,7 @@ class Filters:
     harnesses: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
-    tz: str = "UTC"
+    tz: ZoneInfo = UTC_ZONE
     mode: str = "auto"
     week_start: int = 0  # 0 = monday ... 6 = sunday
     session_ids: tuple[str, ...] = ()
@@ -54,7 +54,7 @@ class Filters:
         return " AND ".join(clauses), params
 
 
-def local_ts_sql(con: duckdb.DuckDBPyConnection, tz: str) -> str:
+def local_ts_sql(con: duckdb.DuckDBPyConnection, tz: ZoneInfo) -> str:
     """SQL for `e.ts` as wall-clock time in `tz`: UTC plus the offset in force at that instant.
 
     The offsets over the store's span come from zoneinfo, so DST changes are exact, and the
@@ -63,7 +63,7 @@ def local_ts_sql(con: duckdb.DuckDBPyConnection, tz: str) -> str:
     first, last = con.execute("SELECT min(ts), max(ts) FROM events").fetchone() or (None, None)
     if first is None or last is None:
         return "e.ts"
-    segments = offset_segments(ZoneInfo(tz), first, last)
+    segments = offset_segments(tz, first, last)
     if len(segments) == 1:
         return f"(e.ts + INTERVAL ({segments[0][1]}) SECOND)"
     cases = " ".join(

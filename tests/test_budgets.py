@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jsonschema
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from agent_usage import store
 from agent_usage.budgets import evaluate, period_bounds, status_for
 from agent_usage.errors import ConfigError
+from agent_usage.periods import UTC_ZONE
 from agent_usage.render.document import SCHEMA_PATH
 from agent_usage.settings import Budget, Settings, load
 from tests.conftest import EXPECTED, REPORTS_CORPUS, run_cli
@@ -97,16 +99,22 @@ def test_bad_config_is_one_clear_error_naming_the_file(tmp_path: Path, text: str
 
 
 def test_periods_are_calendar_periods_in_the_zone() -> None:
-    assert period_bounds("daily", NOW, "UTC", "monday") == (datetime(2026, 11, 16), datetime(2026, 11, 17))
-    assert period_bounds("weekly", NOW, "UTC", "monday") == (datetime(2026, 11, 16), datetime(2026, 11, 23))
-    assert period_bounds("weekly", NOW, "UTC", "sunday") == (datetime(2026, 11, 15), datetime(2026, 11, 22))
-    assert period_bounds("monthly", NOW, "UTC", "monday") == (datetime(2026, 11, 1), datetime(2026, 12, 1))
+    assert period_bounds("daily", NOW, UTC_ZONE, "monday") == (datetime(2026, 11, 16), datetime(2026, 11, 17))
+    assert period_bounds("weekly", NOW, UTC_ZONE, "monday") == (
+        datetime(2026, 11, 16),
+        datetime(2026, 11, 23),
+    )
+    assert period_bounds("weekly", NOW, UTC_ZONE, "sunday") == (
+        datetime(2026, 11, 15),
+        datetime(2026, 11, 22),
+    )
+    assert period_bounds("monthly", NOW, UTC_ZONE, "monday") == (datetime(2026, 11, 1), datetime(2026, 12, 1))
     # 01:00 UTC on Monday is still Sunday in Los Angeles (UTC-8)
-    assert period_bounds("daily", NOW, "America/Los_Angeles", "monday") == (
+    assert period_bounds("daily", NOW, ZoneInfo("America/Los_Angeles"), "monday") == (
         datetime(2026, 11, 15, 8),
         datetime(2026, 11, 16, 8),
     )
-    assert period_bounds("monthly", datetime(2026, 12, 15), "UTC", "monday")[1] == datetime(2027, 1, 1)
+    assert period_bounds("monthly", datetime(2026, 12, 15), UTC_ZONE, "monday")[1] == datetime(2027, 1, 1)
 
 
 def test_spend_per_budget_equals_the_hand_worked_costs(corpus_store: Path) -> None:
@@ -121,7 +129,7 @@ def test_spend_per_budget_equals_the_hand_worked_costs(corpus_store: Path) -> No
         start_of_week="sunday",
     )
     with store.connect(corpus_store, read_only=True) as con:
-        got = {s.budget.name: s for s in evaluate(con, settings, NOW, "UTC")}
+        got = {s.budget.name: s for s in evaluate(con, settings, NOW, UTC_ZONE)}
     assert got["daily"].spend_usd == pytest.approx(spend("2026-11-16", "2026-11-17"), abs=1e-12)
     # the week from Sunday the 15th holds Claude's C4 and the unpriced C5
     claude_week = got["weekly harness claude-code"]
@@ -142,7 +150,7 @@ def test_status_moves_ok_warning_exceeded_with_the_limit(corpus_store: Path) -> 
     for expected, limit in limits.items():
         settings = Settings(budgets=(Budget("monthly", limit),))
         with store.connect(corpus_store, read_only=True) as con:
-            (status,) = evaluate(con, settings, NOW, "UTC")
+            (status,) = evaluate(con, settings, NOW, UTC_ZONE)
         assert status.status == expected, (limit, status.spend_usd)
 
 

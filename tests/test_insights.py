@@ -13,6 +13,7 @@ import pytest
 from agent_usage import store
 from agent_usage.errors import ConfigError
 from agent_usage.insights import adoption, concentration, streaks
+from agent_usage.periods import UTC_ZONE
 from agent_usage.queries import Filters
 from agent_usage.settings import load
 from tests.conftest import EXPECTED, run_cli
@@ -36,9 +37,9 @@ def test_streaks_count_consecutive_days_and_stay_alive_until_tomorrow() -> None:
 
 def test_adoption_figures_on_the_corpus(corpus_store: Path) -> None:
     with store.connect(corpus_store, read_only=True) as con:
-        habits = adoption(con, Filters(tz="UTC"), TODAY)
-        sunday = adoption(con, Filters(tz="UTC", week_start=6), TODAY)
-        tokyo = adoption(con, Filters(tz="Asia/Tokyo"), TODAY)
+        habits = adoption(con, Filters(tz=UTC_ZONE), TODAY)
+        sunday = adoption(con, Filters(tz=UTC_ZONE, week_start=6), TODAY)
+        tokyo = adoption(con, Filters(tz=ZoneInfo("Asia/Tokyo")), TODAY)
     assert (habits.active_days, habits.first_day, habits.last_day) == (4, date(2026, 11, 13), TODAY)
     assert (habits.current_streak, habits.longest_streak) == (4, 4)
     assert (habits.active_weeks, habits.weeks_in_span) == (2, 2)  # Mon 9th and Mon 16th
@@ -72,8 +73,8 @@ def test_adoption_figures_on_the_corpus(corpus_store: Path) -> None:
 
 def test_provider_concentration_and_hhi(corpus_store: Path) -> None:
     with store.connect(corpus_store, read_only=True) as con:
-        result = concentration(con, Filters(tz="UTC"), warn_share=0.7)
-        strict = concentration(con, Filters(tz="UTC"), warn_share=0.5)
+        result = concentration(con, Filters(tz=UTC_ZONE), warn_share=0.7)
+        strict = concentration(con, Filters(tz=UTC_ZONE), warn_share=0.5)
     provider = {"claude-code": "anthropic", "pi": "anthropic", "codex": "openai", "gemini-cli": "google"}
     spend = defaultdict(float)
     for event in EVENTS:

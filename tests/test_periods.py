@@ -10,7 +10,7 @@ import pytest
 
 from agent_usage import store
 from agent_usage.errors import UsageError
-from agent_usage.periods import resolve_period
+from agent_usage.periods import resolve_period, resolve_zone
 from agent_usage.queries import local_ts_sql
 
 
@@ -28,7 +28,7 @@ def test_local_time_in_sql_agrees_with_icu_across_dst(tmp_path: Path, tz: str) -
                       0, 0, 0, 0, 0, 0, FALSE, 0, '', 0
                FROM range(150000) t(r)"""
         )
-        fast = local_ts_sql(con, tz)
+        fast = local_ts_sql(con, ZoneInfo(tz))
         mismatches = con.execute(
             f"""SELECT count(*) FROM events e
                 WHERE {fast} <> timezone(?, timezone('UTC', e.ts))""",
@@ -48,3 +48,11 @@ def test_last_and_until_are_calendar_aligned() -> None:
     assert (inclusive.since, inclusive.until) == (datetime(2025, 12, 31, 15), datetime(2026, 1, 1, 15))
     with pytest.raises(UsageError, match="--until must be after"):
         resolve_period(tokyo, since="2026-01-02", until="2026-01-01")
+
+
+def test_a_zone_is_resolved_once_local_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    assert resolve_zone() == resolve_zone("local") == ZoneInfo("Asia/Tokyo")
+    assert resolve_zone("Europe/Berlin") == ZoneInfo("Europe/Berlin")
+    with pytest.raises(UsageError, match="--tz: unknown time zone 'Mars/Base'"):
+        resolve_zone("Mars/Base")

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from rich.console import Console
 
+from agent_usage.periods import UTC_ZONE
 from agent_usage.queries import Filters, UsageRow
 from agent_usage.render.tables import render_report
 from agent_usage.reports import Report
@@ -35,7 +36,7 @@ def _daily() -> Report:
     ]
     total = UsageRow("total", events=280, input_tokens=sum(r.input_tokens for r in rows), cost_usd=43207.5)
     total.models = MODELS
-    return Report("daily", Filters(tz="UTC"), datetime(2026, 11, 8), total, rows)
+    return Report("daily", Filters(tz=UTC_ZONE), datetime(2026, 11, 8), total, rows)
 
 
 def _render(report: Report, width: int) -> str:

@@ -92,7 +92,7 @@ def filters_item(filters: Filters) -> dict[str, Any]:
         "harness": list(filters.harnesses),
         "project": list(filters.projects),
         "model": list(filters.models),
-        "tz": filters.tz,
+        "tz": filters.tz.key,
         "mode": filters.mode,
         "start_of_week": WEEKDAYS[filters.week_start],
     }

@@ -30,9 +30,9 @@ def tokens(value: int, compact: bool = False) -> str:
     return str(value)
 
 
-def local_time(value: datetime | None, tz: str, pattern: str = "%Y-%m-%d %H:%M") -> str:
+def local_time(value: datetime | None, tz: ZoneInfo, pattern: str = "%Y-%m-%d %H:%M") -> str:
     """A stored UTC instant as wall-clock time in `tz`."""
-    return from_utc(value, ZoneInfo(tz)).strftime(pattern) if value else "-"
+    return from_utc(value, tz).strftime(pattern) if value else "-"
 
 
 def duration(minutes: float) -> str:

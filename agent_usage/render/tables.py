@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich import box
 from rich.cells import cell_len
@@ -111,7 +112,7 @@ def usage_table(report: Report, width: int) -> Table:
     compact = width < COMPACT_BELOW
     is_session = report.view == "session"
     total = report.totals
-    table = _table(f"agent-usage: {report.view} ({report.filters.tz})", width)
+    table = _table(f"agent-usage: {report.view} ({report.filters.tz.key})", width)
     table.add_column(VIEW_LABELS[report.view], footer="Total", no_wrap=True)
     extra: list[tuple[str, Callable[[UsageRow], str]]] = []
     if is_session:
@@ -245,7 +246,7 @@ def budget_bar(share: float, status: str, cells: int = 12) -> Text:
     return Text("█" * filled + "░" * (cells - filled), style=STATUS_STYLES[status])
 
 
-def budgets_table(statuses: list[BudgetStatus], tz: str, width: int) -> Table:
+def budgets_table(statuses: list[BudgetStatus], tz: ZoneInfo, width: int) -> Table:
     """Each budget: spend against its limit in the current period, a bar and its status."""
     compact = width < COMPACT_BELOW
     table = _table("Budgets", width)

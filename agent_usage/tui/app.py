@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import work
@@ -144,14 +145,14 @@ class AgentUsageApp(App[None]):
         self,
         db_path: Path,
         env: Mapping[str, str] | None = None,
-        tz: str | None = None,
+        tz: str | ZoneInfo | None = None,
         live: bool = True,
         ingest_on_start: bool = True,
     ) -> None:
         super().__init__()
         self.db_path = db_path
         self.env = dict(os.environ if env is None else env)
-        self.tz = tz or periods.local_zone_name()
+        self.tz: ZoneInfo = tz if isinstance(tz, ZoneInfo) else periods.resolve_zone(tz)
         self.live = live
         self.ingest_on_start = ingest_on_start
         self.filter_state = FilterState()
@@ -324,7 +325,10 @@ class AgentUsageApp(App[None]):
 
     def _show_filters(self) -> None:
         text = Text.assemble(
-            ("Showing ", "dim"), (self.filter_state.describe(), "bold"), ("  ·  ", "dim"), (self.tz, "dim")
+            ("Showing ", "dim"),
+            (self.filter_state.describe(), "bold"),
+            ("  ·  ", "dim"),
+            (self.tz.key, "dim"),
         )
         if self._watcher is not None:
             text.append(f"  ·  live ({self._watcher.mode})", style="green")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from agent_usage import periods
 from agent_usage.queries import Filters
@@ -44,8 +45,8 @@ class FilterState:
         ]
         return " · ".join(parts)
 
-    def to_filters(self, tz: str, now: datetime) -> Filters:
-        zone = periods.zone(tz)
+    def to_filters(self, zone: ZoneInfo, now: datetime) -> Filters:
+        """The query filters of this state, with periods in `zone` (raises a UsageError on a bad date)."""
         if self.range == "custom":
             period = periods.resolve_period(zone, since=self.since, until=self.until, now=now)
         elif self.range == "today":
@@ -60,5 +61,5 @@ class FilterState:
             harnesses=(self.harness,) if self.harness else (),
             projects=(self.project,) if self.project else (),
             models=(self.model,) if self.model else (),
-            tz=tz,
+            tz=zone,
         )

@@ -15,6 +15,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from agent_usage import pricing, store
 from agent_usage.queries import Filters
@@ -72,8 +73,10 @@ def main() -> None:
     args = parser.parse_args()
     db = args.db or Path(tempfile.mkdtemp(prefix="agent-usage-bench-")) / "bench.duckdb"
     figures: dict[str, object] = {"events": args.events, "fill_seconds": round(fill(db, args.events), 2)}
-    everything = Filters(tz="Europe/Berlin")
-    last_month = Filters(tz="Europe/Berlin", since=datetime(2026, 10, 22), harnesses=("claude-code",))
+    everything = Filters(tz=ZoneInfo("Europe/Berlin"))
+    last_month = Filters(
+        tz=ZoneInfo("Europe/Berlin"), since=datetime(2026, 10, 22), harnesses=("claude-code",)
+    )
     for view in VIEWS:
         time_view(db, view, everything)  # warm the OS cache once
         figures[f"{view}_seconds"] = round(min(time_view(db, view, everything) for _ in range(3)), 3)
