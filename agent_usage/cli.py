@@ -662,15 +662,22 @@ def demo(
     )
 
 
-def _interrupted(error: BaseException) -> bool:
-    """Ctrl-C, however it surfaced: Python's KeyboardInterrupt, click's Abort, or DuckDB's own
-    error for a query it stopped (a RuntimeError in its Python binding)."""
-    if isinstance(error, KeyboardInterrupt | typer.Abort):
-        return True
-    if isinstance(error, RuntimeError) and str(error) == "Query interrupted":
-        return True
+def _interrupted(error: BaseException | None) -> bool:
+    """Ctrl-C, however it surfaced: Python's KeyboardInterrupt, click's Abort, DuckDB's own
+    error for a query it stopped (a RuntimeError in its Python binding), or any error that a
+    Ctrl-C caused (one during a lazy import becomes "Error calling __set_name__ ...")."""
+    seen: set[int] = set()
     duckdb = sys.modules.get("duckdb")
-    return duckdb is not None and isinstance(error, duckdb.InterruptException)
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, KeyboardInterrupt | typer.Abort):
+            return True
+        if isinstance(error, RuntimeError) and str(error) == "Query interrupted":
+            return True
+        if duckdb is not None and isinstance(error, duckdb.InterruptException):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def main() -> None:

@@ -47,3 +47,18 @@ def test_names_with_brackets_are_printed_as_they_are(tmp_path: Path) -> None:
     report = run_cli("report", "model", "--no-ingest", "--since", "2026-11-01")
     assert report.returncode == 0, report.stderr
     assert "acme[beta]-1" in report.stdout
+
+
+def test_an_error_a_ctrl_c_caused_counts_as_interrupted() -> None:
+    """A Ctrl-C during a lazy import surfaced as a RuntimeError caused by the KeyboardInterrupt."""
+    from agent_usage.cli import _interrupted
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise RuntimeError("Error calling __set_name__ on 'Field' instance") from interrupt
+    except RuntimeError as error:
+        assert _interrupted(error)
+    assert not _interrupted(RuntimeError("something else"))
+    assert _interrupted(RuntimeError("Query interrupted"))
