@@ -67,24 +67,27 @@ def copy_fixture(harness: str, trap: str, dest: Path) -> Path:
     return target
 
 
-def reports_env(base: Path) -> dict[str, str]:
-    """The reports corpus as an agent would leave it: a writable copy of its four roots under
-    `base`, its round prices in a fresh AGENT_USAGE_HOME, and the UTC zone."""
-    corpus = FIXTURES / "reports"
-    roots = base / "corpus"
-    shutil.copytree(corpus, roots)
-    (base / "au" / "config").mkdir(parents=True)
-    shutil.copy(corpus / "prices.toml", base / "au" / "config" / "prices.toml")
-    (base / "home").mkdir(exist_ok=True)
+def corpus_roots_env(home: Path, roots: Path = REPORTS_CORPUS) -> dict[str, str]:
+    """The reports corpus's four harness roots under `roots`: the shipped corpus, read where it
+    is (nothing is written there), or a writable copy of it."""
     return {
-        "HOME": str(base / "home"),
-        "AGENT_USAGE_HOME": str(base / "au"),
+        "HOME": str(home),
         "CLAUDE_CONFIG_DIR": str(roots / "claude"),
         "CODEX_HOME": str(roots / "codex"),
         "GEMINI_CLI_HOME": str(roots / "gemini"),
         "PI_CODING_AGENT_DIR": str(roots / "pi"),
-        "TZ": "UTC",
     }
+
+
+def reports_env(base: Path) -> dict[str, str]:
+    """The reports corpus as an agent would leave it: a writable copy of its four roots under
+    `base`, its round prices in a fresh AGENT_USAGE_HOME, and the UTC zone."""
+    roots = base / "corpus"
+    shutil.copytree(REPORTS_CORPUS, roots)
+    (base / "au" / "config").mkdir(parents=True)
+    shutil.copy(REPORTS_CORPUS / "prices.toml", base / "au" / "config" / "prices.toml")
+    (base / "home").mkdir(exist_ok=True)
+    return {**corpus_roots_env(base / "home", roots), "AGENT_USAGE_HOME": str(base / "au"), "TZ": "UTC"}
 
 
 def clean_env(extra: dict[str, str]) -> dict[str, str]:
@@ -166,17 +169,6 @@ def unprivileged(tmp_path: Path) -> Iterator[Unprivileged]:
         yield Unprivileged(base, (setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"))
     finally:
         shutil.rmtree(base, ignore_errors=True)
-
-
-def corpus_roots_env(home: Path) -> dict[str, str]:
-    """The reports corpus's four harness roots, read where they are (nothing is written there)."""
-    return {
-        "HOME": str(home),
-        "CLAUDE_CONFIG_DIR": str(REPORTS_CORPUS / "claude"),
-        "CODEX_HOME": str(REPORTS_CORPUS / "codex"),
-        "GEMINI_CLI_HOME": str(REPORTS_CORPUS / "gemini"),
-        "PI_CODING_AGENT_DIR": str(REPORTS_CORPUS / "pi"),
-    }
 
 
 @pytest.fixture(scope="module")

@@ -17,21 +17,11 @@ from textual.widgets import DataTable, Static
 from agent_usage.ingest import ingest
 from agent_usage.tui.app import AgentUsageApp
 from agent_usage.tui.screens import FilterScreen, HelpScreen, SessionScreen
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, corpus_roots_env
 from tests.pilot import card, settle
 
 CORPUS = FIXTURES / "reports"
 NOW = json.loads((CORPUS / "expected.json").read_text())["now"]
-
-
-def corpus_env(root: Path, home: Path) -> dict[str, str]:
-    return {
-        "HOME": str(home),
-        "CLAUDE_CONFIG_DIR": str(root / "claude"),
-        "CODEX_HOME": str(root / "codex"),
-        "GEMINI_CLI_HOME": str(root / "gemini"),
-        "PI_CODING_AGENT_DIR": str(root / "pi"),
-    }
 
 
 @pytest.fixture
@@ -46,7 +36,7 @@ def app_factory(tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyP
 
     def build(live: bool = False) -> AgentUsageApp:
         app = AgentUsageApp(
-            tmp_path / "store.duckdb", env=corpus_env(root, isolated_home), tz="UTC", live=live
+            tmp_path / "store.duckdb", env=corpus_roots_env(isolated_home, root), tz="UTC", live=live
         )
         app.animation_level = "none"  # snapshots must not catch a tab underline mid-slide
         return app
@@ -316,7 +306,7 @@ async def test_stored_data_shows_before_the_startup_ingest_finishes(  # type: ig
     app_factory, tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = app_factory()
-    ingest(tmp_path / "store.duckdb", env=corpus_env(app_factory.root, isolated_home))
+    ingest(tmp_path / "store.duckdb", env=corpus_roots_env(isolated_home, app_factory.root))
     start, _ = gated_ingest(monkeypatch)
     async with app.run_test(size=(110, 36)) as pilot:
         shown = await wait_for_card(app, pilot, "all", lambda text: text.startswith("$"))
