@@ -5,21 +5,9 @@ and exit 130, not a traceback from inside an import.
 """
 
 import importlib
-import os
 import signal
-import sys
 
-
-def exit_interrupted() -> None:
-    """Say `interrupted` and end with 130 at once.
-
-    `os._exit`, not `sys.exit`: CPython marks a KeyboardInterrupt that passed through code it
-    evaluated for an import, and then ends the process by SIGINT (-2) whatever was caught.
-    """
-    sys.stdout.flush()
-    sys.stderr.write("interrupted\n")
-    sys.stderr.flush()
-    os._exit(130)
+from agent_usage.errors import exit_interrupted
 
 
 def _import_held(*names: str) -> None:

@@ -63,8 +63,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="One JSON document on s
 
 
 def _note(text: str) -> None:
-    """One line of progress or warning on stderr, printed as it is (no markup, no highlighting)."""
-    stderr.print(text, highlight=False, markup=False)
+    """One line of progress or warning on stderr, printed as it is (the console reads no
+    markup; no highlighting of numbers and paths either)."""
+    stderr.print(text, highlight=False)
 
 
 def _db(db: Path | None) -> Path:
@@ -105,7 +106,7 @@ def _print_summary(summary: IngestSummary) -> None:
         stderr.print(f"warning: {problem}", highlight=False, markup=False)
     more = len(summary.problems) - MAX_WARNINGS
     if more > 0:
-        stderr.print(f"warning: {more} more warning{'' if more == 1 else 's'} not shown", highlight=False)
+        _note(f"warning: {more} more warning{'' if more == 1 else 's'} not shown")
 
 
 @app.callback()
@@ -504,7 +505,9 @@ def doctor(db: DbOption = None) -> None:
             raise
         except errors.StoreError as error:  # the store is broken: still show every source
             problem = error
-    stdout.print(doctor_view(reports or sources(None, os.environ), db_path, last_ingest, problem))
+    if reports is None:  # no store yet, or a broken one: the sources without its counts
+        reports = sources(None, os.environ)
+    stdout.print(doctor_view(reports, db_path, last_ingest, problem))
     if problem is not None:
         raise typer.Exit(errors.ExitCode.ERROR)
 
@@ -691,9 +694,7 @@ def main() -> None:
     except BaseException as error:
         if not _interrupted(error):
             raise
-        from agent_usage.__main__ import exit_interrupted
-
-        exit_interrupted()
+        errors.exit_interrupted()
 
 
 def _main() -> None:

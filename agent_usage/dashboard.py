@@ -9,7 +9,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from agent_usage import budgets, periods, queries, store
 from agent_usage.queries import Filters, UsageRow
@@ -46,11 +45,11 @@ class Choices:
     models: list[str]
 
 
-def load_overview(
-    db: Path, selected: Filters, zone: ZoneInfo, now: datetime, settings: Settings | None = None
-) -> Overview:
-    """Cards for fixed windows (today, week, month, all time), charts for the selected range
-    and the status of every budget in `settings` (budgets ignore the filters: they are global)."""
+def load_overview(db: Path, selected: Filters, now: datetime, settings: Settings | None = None) -> Overview:
+    """Cards for fixed windows (today, week, month, all time, in the zone of `selected`), charts
+    for the selected range and the status of every budget in `settings` (budgets ignore the
+    filters: they are global)."""
+    zone = selected.tz
     unbounded = replace(selected, since=None, until=None)
     today = periods.from_utc(now, zone).date()
     start_of_week = settings.start_of_week if settings else "monday"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from enum import IntEnum
 
 
@@ -42,6 +44,15 @@ class StoreError(AgentUsageError):
     """The DuckDB store cannot be opened or written (permissions, corruption)."""
 
 
+class ForeignFileError(StoreError):
+    """The file named as the store is not one agent-usage made (not DuckDB, another program's
+    database, a FIFO): it is left as it is, and neither migrated nor rebuilt over."""
+
+
+class DamagedStoreError(StoreError):
+    """A store DuckDB cannot read, or one missing a table: `agent-usage rebuild` re-creates it."""
+
+
 class ExportError(AgentUsageError):
     """A one-shot export (`watch --once`) that the endpoint did not accept."""
 
@@ -59,3 +70,15 @@ def exit_code_for(error: BaseException) -> ExitCode:
     if isinstance(error, KeyboardInterrupt):
         return ExitCode.INTERRUPTED
     return ExitCode.ERROR
+
+
+def exit_interrupted() -> None:
+    """Say `interrupted` and end with `ExitCode.INTERRUPTED` at once.
+
+    `os._exit`, not `sys.exit`: CPython marks a KeyboardInterrupt that passed through code it
+    evaluated for an import, and then ends the process by SIGINT (-2) whatever was caught.
+    """
+    sys.stdout.flush()
+    sys.stderr.write("interrupted\n")
+    sys.stderr.flush()
+    os._exit(ExitCode.INTERRUPTED)

@@ -191,27 +191,22 @@ class ExportLoop:
         destination = self.targets["traces"].destination
         with store.connect(self.options.db_path) as con:
             events = export_queries.pending_spans(con, destination, max_spans)
-        sent = 0
+        self.spans_sent = 0  # counted as batches are accepted, so a failure mid-way keeps them
 
         def accepted(batch: Sequence[export_queries.PendingEvent]) -> None:
-            nonlocal sent
             with store.connect(self.options.db_path) as con:
                 export_state.record_spans(con, destination, [event.event_key for event in batch])
-            sent += len(batch)
+            self.spans_sent += len(batch)
 
-        self.spans_sent = 0
-        try:
-            self._delivery("traces").deliver(
-                events,
-                lambda batch: traces.build_request(batch, self.identity, self.options.privacy),
-                accepted,
-                self.stopping.is_set,
-            )
-        finally:
-            self.spans_sent = sent
-        if len(events) < max_spans and sent == len(events):
-            return sent, 0
-        return sent, self.pending_spans()
+        self._delivery("traces").deliver(
+            events,
+            lambda batch: traces.build_request(batch, self.identity, self.options.privacy),
+            accepted,
+            self.stopping.is_set,
+        )
+        if len(events) < max_spans and self.spans_sent == len(events):
+            return self.spans_sent, 0
+        return self.spans_sent, self.pending_spans()
 
     def pending_spans(self) -> int:
         """Spans the traces endpoint has not accepted yet."""

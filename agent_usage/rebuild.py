@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent_usage import store
-from agent_usage.errors import StoreError
+from agent_usage.errors import ForeignFileError
 from agent_usage.ingest import IngestSummary, ingest
 
 KEEP_BACKUPS = 3
@@ -52,11 +52,14 @@ class RebuildSummary:
 
 
 def _event_count(path: Path) -> int | None:
-    """A store's event count, or None when it cannot be opened or read as a store."""
+    """A store's event count, or None when it is damaged. A file that is not an agent-usage
+    store raises `ForeignFileError`: a rebuild never replaces it."""
     try:
         with store.connect(path, read_only=True) as con:
             row = con.execute("SELECT count(*) FROM events").fetchone()
             return int(row[0]) if row else 0
+    except ForeignFileError:
+        raise
     except Exception:  # noqa: BLE001 - a StoreError or any DuckDB error: the copy is unusable
         return None
 
@@ -71,30 +74,10 @@ def _carry_source(db_path: Path, live_events: int | None) -> Path | None:
     if live_events:
         return db_path
     for backup in backups(db_path):
-        if _event_count(backup):
-            return backup
+        with contextlib.suppress(ForeignFileError):  # not one of ours after all: skip it
+            if _event_count(backup):
+                return backup
     return db_path if live_events == 0 else None
-
-
-def _refuse_foreign(db_path: Path) -> None:
-    """A rebuild replaces only a store agent-usage made (or a damaged DuckDB file at its place)."""
-    if not db_path.exists():
-        return
-    if not store.is_duckdb_file(db_path):
-        raise StoreError(
-            f"{db_path}: not an agent-usage store (not a DuckDB file); rebuild leaves it as it is",
-            hint="move it away, or name the store with --db",
-        )
-    try:
-        with store.connect(db_path, read_only=True):
-            pass
-    except StoreError as error:
-        if "not an agent-usage store" in error.message:
-            raise StoreError(
-                f"{db_path}: not an agent-usage store (a DuckDB file with other tables);"
-                " rebuild leaves it as it is",
-                hint="move it away, or name the store with --db",
-            ) from error
 
 
 def _remove(path: Path) -> None:
@@ -152,8 +135,7 @@ def _prune(db_path: Path, keep: Path | None) -> list[Path]:
 
 def rebuild(db_path: Path, env: Mapping[str, str], prices_file: Path | None = None) -> RebuildSummary:
     """Ingest every file into a new store, carry over what only an old copy knew, swap it in."""
-    _refuse_foreign(db_path)
-    live_events = _event_count(db_path) if db_path.exists() else None
+    live_events = _event_count(db_path) if db_path.exists() else None  # refuses a file not ours
     source = _carry_source(db_path, live_events)
     temp = db_path.with_name(db_path.name + ".rebuilding")
     _remove(temp)  # what an interrupted rebuild left

@@ -9,21 +9,19 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
 
 from agent_usage.errors import ConfigError
 
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KIB|MIB|GIB)\s*$", re.IGNORECASE)
 
 
-def _raw(name: str, env: Mapping[str, str] | None) -> str | None:
-    value = (os.environ if env is None else env).get(name, "").strip()
-    return value or None
+def _raw(name: str) -> str | None:
+    return os.environ.get(name, "").strip() or None
 
 
-def positive_float(name: str, default: float, env: Mapping[str, str] | None = None) -> float:
+def positive_float(name: str, default: float) -> float:
     """A positive, finite number of the variable `name`, or `default` when it is unset."""
-    raw = _raw(name, env)
+    raw = _raw(name)
     if raw is None:
         return default
     try:
@@ -35,9 +33,9 @@ def positive_float(name: str, default: float, env: Mapping[str, str] | None = No
     return value
 
 
-def positive_int(name: str, default: int, env: Mapping[str, str] | None = None) -> int:
+def positive_int(name: str, default: int) -> int:
     """A whole number of at least 1 of the variable `name`, or `default` when it is unset."""
-    raw = _raw(name, env)
+    raw = _raw(name)
     if raw is None:
         return default
     if not raw.isdigit() or int(raw) < 1:
@@ -45,9 +43,9 @@ def positive_int(name: str, default: int, env: Mapping[str, str] | None = None) 
     return int(raw)
 
 
-def memory_size(name: str, default: str, env: Mapping[str, str] | None = None) -> str:
+def memory_size(name: str, default: str) -> str:
     """A DuckDB memory size such as `96MB` of the variable `name` (checked, so never SQL)."""
-    raw = _raw(name, env)
+    raw = _raw(name)
     if raw is None:
         return default
     match = _MEMORY.match(raw)
@@ -73,5 +71,4 @@ def ingest_memory_limit() -> str:
 
 def workers() -> int | None:
     """Parser processes forced by `AGENT_USAGE_WORKERS`, or None to decide by size."""
-    raw = _raw("AGENT_USAGE_WORKERS", None)
-    return None if raw is None else positive_int("AGENT_USAGE_WORKERS", 1)
+    return None if _raw("AGENT_USAGE_WORKERS") is None else positive_int("AGENT_USAGE_WORKERS", 1)

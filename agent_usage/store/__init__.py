@@ -12,7 +12,7 @@ Callers use the names below (`store.connect`, `store.commit_events`, ...).
 from __future__ import annotations
 
 from agent_usage.store import migrations
-from agent_usage.store.connection import STORE_TABLES, connect, damaged, is_duckdb_file, rollback
+from agent_usage.store.connection import STORE_TABLES, connect, damaged, rollback
 from agent_usage.store.meta import get_meta, set_meta
 from agent_usage.store.migrations import migrate
 from agent_usage.store.writer import (
@@ -42,7 +42,6 @@ __all__ = [
     "damaged",
     "encode_events",
     "get_meta",
-    "is_duckdb_file",
     "keep_best_copies",
     "load_file_records",
     "load_file_stamps",

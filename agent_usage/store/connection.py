@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from agent_usage import tuning
-from agent_usage.errors import DatabaseBusyError, StoreError
+from agent_usage.errors import DamagedStoreError, DatabaseBusyError, ForeignFileError, StoreError
 from agent_usage.paths import private_dirs
 from agent_usage.store import migrations
 
@@ -38,7 +38,7 @@ _REBUILD_HINT = "`agent-usage rebuild` re-creates it from the session files stil
 _DAMAGE_SIGNS = ("not a valid duckdb", "corrupt", "checksum", "serializ", "could not read", "enough bytes")
 
 
-def is_duckdb_file(path: Path) -> bool:
+def _is_duckdb_file(path: Path) -> bool:
     """Whether `path` starts like a DuckDB database (a missing or empty file counts as a new one).
 
     Only for a file no connection of this process has open: closing any descriptor of a file
@@ -65,20 +65,22 @@ def _check_regular(path: Path) -> None:
     except OSError as error:
         raise StoreError(f"{path}: cannot read the store: {error.strerror}") from error
     if not stat.S_ISREG(mode):
-        raise StoreError(f"{path}: not an agent-usage store (not a regular file); it was left as it is")
+        raise ForeignFileError(f"{path}: not an agent-usage store (not a regular file); it was left as it is")
 
 
-def _not_duckdb(path: Path) -> StoreError:
-    return StoreError(
+def _not_duckdb(path: Path) -> ForeignFileError:
+    return ForeignFileError(
         f"{path}: not an agent-usage store (not a DuckDB file); it was left as it is",
         hint="--db must name a store that `agent-usage ingest` made",
     )
 
 
-def damaged(path: Path, error: BaseException) -> StoreError:
+def damaged(path: Path, error: BaseException) -> DamagedStoreError:
     """The one-line error for a store DuckDB cannot read (truncated, overwritten, half-written)."""
     detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return StoreError(f"{path}: not a usable agent-usage store (damaged file: {detail})", hint=_REBUILD_HINT)
+    return DamagedStoreError(
+        f"{path}: not a usable agent-usage store (damaged file: {detail})", hint=_REBUILD_HINT
+    )
 
 
 def _is_damage(error: duckdb.Error) -> bool:
@@ -106,7 +108,7 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         except duckdb.IOException as error:
             message = str(error)
             lowered = message.lower()
-            if "lock" not in lowered and not is_duckdb_file(path):  # checked only once DuckDB refused it
+            if "lock" not in lowered and not _is_duckdb_file(path):  # checked only once DuckDB refused it
                 raise _not_duckdb(path) from error
             if _is_damage(error):
                 raise damaged(path, error) from error
@@ -120,7 +122,7 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
         except duckdb.Error as error:
-            if not is_duckdb_file(path):
+            if not _is_duckdb_file(path):
                 raise _not_duckdb(path) from error
             raise damaged(path, error) from error
 
@@ -197,7 +199,7 @@ def _needs_upgrade(path: Path, con: duckdb.DuckDBPyConnection) -> bool:
 
 def _refuse_foreign(path: Path, con: duckdb.DuckDBPyConnection) -> None:
     if migrations.applied_migrations(con) is None and _has_tables(con):
-        raise StoreError(
+        raise ForeignFileError(
             f"{path}: not an agent-usage store (a DuckDB file with other tables); it was left as it is",
             hint="--db must name a store that `agent-usage ingest` made",
         )
@@ -209,7 +211,7 @@ def _check_tables(path: Path, con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall()
     missing = sorted(STORE_TABLES - {name for (name,) in rows})
     if missing:
-        raise StoreError(
+        raise DamagedStoreError(
             f"{path}: not a usable agent-usage store (damaged: table {missing[0]} is missing)",
             hint=_REBUILD_HINT,
         )
@@ -228,11 +230,9 @@ def _upgrade(path: Path) -> None:
     try:
         with connect(path):
             pass
-    except DatabaseBusyError:
+    except (DatabaseBusyError, ForeignFileError, DamagedStoreError):
         raise
     except StoreError as error:
-        if "not an agent-usage store" in error.message or "damaged" in error.message:
-            raise
         raise StoreError(
             f"{path}: written by an older agent-usage and cannot be upgraded here ({error.message})",
             hint="open it once where the file is writable, or run `agent-usage rebuild`",

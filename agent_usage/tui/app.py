@@ -301,7 +301,7 @@ class AgentUsageApp(App[None]):
     def load_overview(self) -> None:
         now = self.now()
         selected = self.filter_state.to_filters(self.tz, now)
-        overview = load_overview(self.db_path, selected, self.tz, now, self.settings)
+        overview = load_overview(self.db_path, selected, now, self.settings)
         self.call_from_thread(self._show_overview, overview)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
