@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,7 +17,7 @@ import typer
 from rich.console import Console
 
 from agent_usage import errors
-from agent_usage.paths import resolve_paths
+from agent_usage.paths import AppPaths, resolve_paths
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
     from agent_usage.budgets import BudgetStatus
     from agent_usage.export_loop import ExportLoop
     from agent_usage.ingest import IngestSummary
-    from agent_usage.queries import Filters
+    from agent_usage.reports import Report
+    from agent_usage.scope import Scope
     from agent_usage.settings import Settings
 
 app = typer.Typer(
@@ -68,11 +70,8 @@ def _note(text: str) -> None:
     stderr.print(text, highlight=False)
 
 
-def _db(db: Path | None) -> Path:
-    return resolve_paths(db).db_path
-
-
-def _run_ingest(db_path: Path, env: dict[str, str] | None = None, quiet: bool = False) -> IngestSummary:
+def _run_ingest(paths: AppPaths, env: dict[str, str] | None = None, quiet: bool = False) -> IngestSummary:
+    """Ingest into `paths.db_path` from the roots in `env`, with a progress bar on a terminal."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     from agent_usage.ingest import ingest
@@ -92,7 +91,7 @@ def _run_ingest(db_path: Path, env: dict[str, str] | None = None, quiet: bool = 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return ingest(db_path, env=env, progress=advance, prices_file=resolve_paths().prices_file)
+        return ingest(paths.db_path, env=env, progress=advance, prices_file=paths.prices_file)
 
 
 def _print_summary(summary: IngestSummary) -> None:
@@ -140,7 +139,9 @@ def tui(
     from agent_usage.tui.app import AgentUsageApp
 
     zone = periods.resolve_zone(tz)
-    AgentUsageApp(_db(db), tz=zone, live=not (no_watch or no_ingest), ingest_on_start=not no_ingest).run()
+    AgentUsageApp(
+        resolve_paths(db).db_path, tz=zone, live=not (no_watch or no_ingest), ingest_on_start=not no_ingest
+    ).run()
 
 
 @app.command()
@@ -149,23 +150,29 @@ def ingest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
 ) -> None:
     """Read new usage from the agents' session files into the store."""
-    db_path = _db(db)
-    summary = _run_ingest(db_path, quiet=quiet)
+    paths = resolve_paths(db)
+    summary = _run_ingest(paths, quiet=quiet)
     if not quiet:
         _print_summary(summary)
-    _warn_unpriced(db_path)
+    _warn_unpriced(paths)
 
 
-def _warn_unpriced(db_path: Path) -> None:
+def _ingest_unless(no_ingest: bool, paths: AppPaths) -> None:
+    """Bring the store up to date before a read, quietly, unless `--no-ingest` was given."""
+    if not no_ingest:
+        _run_ingest(paths, quiet=True)
+
+
+def _warn_unpriced(paths: AppPaths) -> None:
     from agent_usage import store
     from agent_usage.queries import unpriced_models
 
-    with store.connect(db_path, read_only=True) as con:
+    with store.connect(paths.db_path, read_only=True) as con:
         rows = unpriced_models(con)
     if rows:
         listed = ", ".join(f"{model} ({n} events)" for model, n in rows)
         stderr.print(
-            f"unpriced models: {listed}; add rates in {resolve_paths().prices_file}",
+            f"unpriced models: {listed}; add rates in {paths.prices_file}",
             highlight=False,
             markup=False,
         )
@@ -199,33 +206,43 @@ def report(
     no_ingest: NoIngestOption = False,
 ) -> None:
     """Usage and cost per day, week, month, hour, session, project, model, harness or 5-hour block."""
-    from agent_usage import store
-    from agent_usage.cost_sql import COST_MODES
-    from agent_usage.reports import VIEWS, build
+    from agent_usage import periods, store
+    from agent_usage.reports import build
+
+    _check_report_options(view, session_id, json_output, csv_output)
+    zone, now = periods.resolve_zone(tz), periods.now_utc()
+    filters = _scope(since, until, last, today, harness, project, model, mode, start_of_week).filters(
+        zone, now
+    )
+    paths = resolve_paths(db)
+    config = _settings(paths)
+    _ingest_unless(no_ingest, paths)
+    with store.connect(paths.db_path, read_only=True) as con:
+        result = build(con, view, filters, now, breakdown=breakdown, session_id=session_id)
+        statuses = _budget_statuses(con, config, now, zone)
+    _print_report(result, statuses, "json" if json_output else "csv" if csv_output else "table")
+
+
+def _check_report_options(view: str, session_id: str | None, json_output: bool, csv_output: bool) -> None:
+    """Refuse combinations of report options that cannot mean anything."""
+    from agent_usage.reports import VIEWS
 
     if view not in VIEWS:
         raise errors.UsageError(f"unknown view {view!r}; choose one of {', '.join(VIEWS)}")
-    if mode not in COST_MODES:
-        raise errors.UsageError(f"--mode: choose one of {', '.join(COST_MODES)}")
     if session_id is not None and view != "session":
         raise errors.UsageError("--id works with the `session` view: agent-usage report session --id ID")
     if json_output and csv_output:
         raise errors.UsageError("use only one of --json and --csv")
-    filters, now = _filters(since, until, last, today, tz, start_of_week, harness, project, model, mode)
-    zone = filters.tz
-    db_path = _db(db)
-    config = _settings()
-    if not no_ingest:
-        _run_ingest(db_path, quiet=True)
-    with store.connect(db_path, read_only=True) as con:
-        result = build(con, view, filters, now, breakdown=breakdown, session_id=session_id)
-        statuses = _budget_statuses(con, config, now, zone)
-    if json_output or csv_output:
+
+
+def _print_report(result: Report, statuses: list[BudgetStatus], form: str) -> None:
+    """The report on stdout as `json`, `csv` or a `table` (with the budgets under it)."""
+    if form != "table":
         import orjson
 
         from agent_usage.render.document import report_csv, report_document
 
-        if csv_output:
+        if form == "csv":
             sys.stdout.write(report_csv(result))
         else:
             sys.stdout.write(orjson.dumps(report_document(result, statuses)).decode() + "\n")
@@ -234,45 +251,33 @@ def report(
 
     stdout.print(render_report(result, stdout.width))
     if statuses:
-        stdout.print(budgets_table(statuses, zone, stdout.width))
+        stdout.print(budgets_table(statuses, result.filters.tz, stdout.width))
 
 
-def _filters(
+def _scope(
     since: str | None,
     until: str | None,
     last: str | None,
     today: bool,
-    tz: str | None,
-    start_of_week: str,
     harness: list[str] | None,
     project: list[str] | None,
     model: list[str] | None,
     mode: str = "auto",
-) -> tuple[Filters, datetime]:
-    """The query filters and "now" for the period and scope options shared by report and insights."""
-    from agent_usage import periods
-    from agent_usage.queries import Filters
+    start_of_week: str = "monday",
+) -> Scope:
+    """The period and scope options as given; `Scope.filters` reads them (query side)."""
+    from agent_usage.scope import Scope
 
-    zone = periods.resolve_zone(tz)
-    now = periods.now_utc()
-    period = periods.resolve_period(zone, since=since, until=until, last=last, today=today, now=now)
-    filters = Filters(
-        since=period.since,
-        until=period.until,
-        harnesses=tuple(harness or ()),
-        projects=tuple(project or ()),
-        models=tuple(model or ()),
-        tz=zone,
-        mode=mode,
-        week_start=periods.week_start_index(start_of_week),
-    )
-    return filters, now
+    return Scope(
+        since, until, last, today, tuple(harness or ()), tuple(project or ()), tuple(model or ()),
+        mode, start_of_week,
+    )  # fmt: skip
 
 
-def _settings() -> Settings:
+def _settings(paths: AppPaths) -> Settings:
     from agent_usage import settings
 
-    return settings.load(resolve_paths().config_file)
+    return settings.load(paths.config_file)
 
 
 def _budget_statuses(
@@ -298,19 +303,17 @@ def _evaluate_budgets(
 ) -> tuple[list[BudgetStatus], datetime, ZoneInfo]:
     from agent_usage import periods, store
 
-    config = _settings()
+    paths = resolve_paths(db)
+    config = _settings(paths)
     if not config.budgets:
-        where = resolve_paths().config_file
         raise errors.ConfigError(
-            f"{where}: no budgets configured",
+            f"{paths.config_file}: no budgets configured",
             hint="add e.g. [budgets] monthly = 300 (see `agent-usage budget --help` and docs/budgets.md)",
         )
     zone = periods.resolve_zone(tz)
-    db_path = _db(db)
-    if not no_ingest:
-        _run_ingest(db_path, quiet=True)
+    _ingest_unless(no_ingest, paths)
     now = periods.now_utc()
-    with store.connect(db_path, read_only=True) as con:
+    with store.connect(paths.db_path, read_only=True) as con:
         return _budget_statuses(con, config, now, zone), now, zone
 
 
@@ -399,7 +402,7 @@ def import_usage(
     )
     for problem in summary.problems:
         stderr.print(f"warning: {problem}", highlight=False, markup=False)
-    _warn_unpriced(paths.db_path)
+    _warn_unpriced(paths)
 
 
 @app.command()
@@ -459,13 +462,15 @@ def insights(
     from agent_usage import periods, store
     from agent_usage.insights import adoption, concentration
 
-    filters, now = _filters(since, until, last, False, tz, start_of_week, harness, project, None)
-    config = _settings()
-    db_path = _db(db)
-    if not no_ingest:
-        _run_ingest(db_path, quiet=True)
-    today = periods.from_utc(now, filters.tz).date()
-    with store.connect(db_path, read_only=True) as con:
+    zone, now = periods.resolve_zone(tz), periods.now_utc()
+    filters = _scope(since, until, last, False, harness, project, None, start_of_week=start_of_week).filters(
+        zone, now
+    )
+    paths = resolve_paths(db)
+    config = _settings(paths)
+    _ingest_unless(no_ingest, paths)
+    today = periods.from_utc(now, zone).date()
+    with store.connect(paths.db_path, read_only=True) as con:
         habits = adoption(con, filters, today)
         providers = concentration(con, filters, config.concentration_warn_share)
     if providers.warning and providers.top is not None:
@@ -493,7 +498,7 @@ def doctor(db: DbOption = None) -> None:
     from agent_usage.doctor import sources
     from agent_usage.render.doctor import doctor_view
 
-    db_path = _db(db)
+    db_path = resolve_paths(db).db_path
     problem: errors.StoreError | None = None
     reports, last_ingest = None, None
     if db_path.exists():
@@ -647,8 +652,9 @@ def demo(
     stderr.print(
         f"demo history: {corpus.files} files, {corpus.bytes_written / 1e6:.1f} MB in {root}", highlight=False
     )
-    db_path = root / "demo.duckdb"
-    _print_summary(_run_ingest(db_path, env=corpus.env))
+    paths = replace(resolve_paths(), db_path=root / "demo.duckdb")
+    db_path = paths.db_path
+    _print_summary(_run_ingest(paths, env=corpus.env))
     from agent_usage import periods, store
     from agent_usage.queries import Filters
     from agent_usage.render.tables import render_report

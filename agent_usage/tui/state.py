@@ -5,14 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from agent_usage import periods
 from agent_usage.queries import Filters
-
-if TYPE_CHECKING:
-    pass
+from agent_usage.scope import Scope
 
 RANGES: dict[str, str] = {
     "all": "All time",
@@ -47,19 +43,13 @@ class FilterState:
 
     def to_filters(self, zone: ZoneInfo, now: datetime) -> Filters:
         """The query filters of this state, with periods in `zone` (raises a UsageError on a bad date)."""
-        if self.range == "custom":
-            period = periods.resolve_period(zone, since=self.since, until=self.until, now=now)
-        elif self.range == "today":
-            period = periods.resolve_period(zone, today=True, now=now)
-        elif self.range == "all":
-            period = periods.Period()
-        else:
-            period = periods.resolve_period(zone, last=self.range, now=now)
-        return Filters(
-            since=period.since,
-            until=period.until,
+        custom = self.range == "custom"
+        return Scope(
+            since=self.since if custom else None,
+            until=self.until if custom else None,
+            last=self.range if self.range in ("7d", "30d", "3m") else None,
+            today=self.range == "today",
             harnesses=(self.harness,) if self.harness else (),
             projects=(self.project,) if self.project else (),
             models=(self.model,) if self.model else (),
-            tz=zone,
-        )
+        ).filters(zone, now)
