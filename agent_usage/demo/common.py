@@ -1,0 +1,72 @@
+"""What every harness's demo writer shares: the corpus counters, the seeded draws, JSON lines."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+FIRST_HOUR, LAST_HOUR = 7, 21
+"""Sessions start between 07:00 and 21:59 UTC."""
+FILLER = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+
+
+@dataclass(slots=True)
+class DemoCorpus:
+    """Where the generated history lives and the environment that points the parsers at it."""
+
+    root: Path
+    env: dict[str, str]
+    files: int = 0
+    bytes_written: int = 0
+    turns: dict[str, int] = field(default_factory=dict)
+
+
+def iso(ts: datetime) -> str:
+    """`ts` as the agents write it: UTC with milliseconds and a Z."""
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def pick(rng: random.Random, weighted: tuple[tuple[Any, ...], ...]) -> tuple[Any, ...]:
+    """One entry of `weighted`, whose last field is its probability."""
+    roll, acc = rng.random(), 0.0
+    for entry in weighted:
+        acc += entry[-1]
+        if roll <= acc:
+            return entry
+    return weighted[-1]
+
+
+class DemoWriter:
+    """The seeded random source and the file writer every harness module draws from and
+    writes through; it keeps the corpus's counters."""
+
+    def __init__(self, root: Path, rng: random.Random, tool_bytes: int, corpus: DemoCorpus) -> None:
+        self.root, self.rng, self.tool_bytes, self.corpus = root, rng, tool_bytes, corpus
+
+    def uid(self) -> str:
+        """A uuid4 string drawn from the seeded source (so the history is reproducible)."""
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def filler(self, size: int) -> str:
+        """`size` characters of filler text (tool output, never anything like a prompt)."""
+        return (FILLER * (size // len(FILLER) + 1))[:size]
+
+    def open(self, path: Path) -> IO[bytes]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.corpus.files += 1
+        return path.open("wb")
+
+    def line(self, handle: IO[bytes], obj: Any) -> None:
+        data = orjson.dumps(obj) + b"\n"
+        handle.write(data)
+        self.corpus.bytes_written += len(data)
+
+    def turn(self, harness: str) -> None:
+        """Count one assistant turn written for `harness`."""
+        self.corpus.turns[harness] += 1
