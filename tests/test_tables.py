@@ -8,7 +8,8 @@ from datetime import datetime
 from rich.console import Console
 
 from agent_usage.periods import UTC_ZONE
-from agent_usage.queries import Filters, UsageRow
+from agent_usage.queries import Filters, SessionInfo, UsageRow
+from agent_usage.render.cells import usage_cells
 from agent_usage.render.tables import render_report
 from agent_usage.reports import Report
 
@@ -59,3 +60,28 @@ def test_model_names_are_never_folded_at_any_width() -> None:
         listed = [name.strip() for cell in cells for name in cell.split(",") if name.strip()]
         assert set(listed) <= set(MODELS), (width, set(listed) - set(MODELS))
     assert shown_from is not None and shown_from <= 180  # wide terminals do get the column
+
+
+def _session(parent: str | None) -> Report:
+    info = SessionInfo("child-1", "pi", "api", "/w/api", "main", parent, ["/h/a.jsonl", "/h/b.jsonl"])
+    return Report("session", Filters(tz=UTC_ZONE), datetime(2026, 11, 8), UsageRow("total"), session=info)
+
+
+def _text(renderable: object, width: int = 120) -> str:
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(renderable)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_session_header_names_the_parent_only_when_there_is_one() -> None:
+    forked = _text(render_report(_session("root-9"), 120))
+    assert "Parent: root-9" in forked
+    assert forked.count("File: /h/") == 2
+    assert "Parent" not in _text(render_report(_session(None), 120))
+
+
+def test_tui_and_tables_share_one_cell_text_for_a_row() -> None:
+    row = UsageRow("d", input_tokens=1_234_567, output_tokens=20, cost_usd=3.5, unpriced_models=["x", "y"])
+    assert usage_cells(row, ("input_tokens",)) == ["1,234,567", "$3.50 + 2 unpriced models"]
+    assert usage_cells(row, ("input_tokens",), compact=True) == ["1.2M", "$3.50 +2 unpriced"]
+    assert usage_cells(row, ("input_tokens",), short_cost=True) == ["1,234,567", "$3.50 +2 unpriced"]

@@ -19,6 +19,14 @@ from rich.text import Text
 
 from agent_usage.budgets import BudgetStatus
 from agent_usage.queries import UsageRow
+from agent_usage.render.cells import (
+    budget_bar,
+    budget_spend,
+    header_text,
+    session_header,
+    turn_cells,
+    usage_cells,
+)
 from agent_usage.render.format import duration, local_time, money, tokens
 from agent_usage.reports import Report
 
@@ -136,13 +144,10 @@ def usage_table(report: Report, width: int) -> Table:
         table.add_column(label, justify="right", no_wrap=True, footer=tokens(getattr(total, attr), compact))
     _cost_column(table, total, compact)
 
+    attrs = [attr for _, attr in columns]
+
     def cells(row: UsageRow, key: str) -> list[str]:
-        return [
-            key,
-            *(render(row) for _, render in extra),
-            *(tokens(getattr(row, attr), compact) for _, attr in columns),
-            money(row.cost_usd, row.unpriced_models, compact),
-        ]
+        return [key, *(render(row) for _, render in extra), *usage_cells(row, attrs, compact)]
 
     names = short_ids([row.key for row in report.rows]) if is_session else {}
     for row in report.rows:
@@ -159,20 +164,7 @@ def session_detail(report: Report, width: int) -> RenderableType:
     assert info is not None
     compact = width < COMPACT_BELOW
     tz = report.filters.tz
-    lines = [
-        ("Session", info.session_id),
-        ("Harness", info.harness),
-        ("Project", info.project or "-"),
-        ("Folder", info.cwd or "-"),
-        ("Branch", info.git_branch or "-"),
-    ]
-    if info.parent_session_id:
-        lines.append(("Parent session", info.parent_session_id))
-    lines.extend(("File", path) for path in info.source_paths)
-    header = Text()
-    for label, value in lines:
-        header.append(f"{label}: ", style="bold")
-        header.append(f"{value}\n")
+    header = header_text(session_header(info))
     total = report.totals
     table = _table(f"turns ({tz})", width)
     table.add_column("Time", footer="Total", no_wrap=True)
@@ -185,8 +177,7 @@ def session_detail(report: Report, width: int) -> RenderableType:
         table.add_row(
             local_time(turn.ts, tz, "%m-%d %H:%M:%S" if compact else "%Y-%m-%d %H:%M:%S"),
             turn.model + (f" ({turn.agent_id})" if turn.agent_id and not compact else ""),
-            *(tokens(getattr(turn, attr), compact) for _, attr in columns),
-            money(turn.cost_usd, [turn.model] if turn.cost_usd is None else [], compact),
+            *turn_cells(turn, [attr for _, attr in columns], compact),
         )
     return Group(header, table)
 
@@ -240,12 +231,6 @@ def blocks_table(report: Report, width: int) -> RenderableType:
 STATUS_STYLES = {"ok": "green", "warning": "yellow", "exceeded": "bold red"}
 
 
-def budget_bar(share: float, status: str, cells: int = 12) -> Text:
-    """A bar of `cells` characters filled to the share used (capped at full), in the status colour."""
-    filled = min(round(share * cells), cells)
-    return Text("█" * filled + "░" * (cells - filled), style=STATUS_STYLES[status])
-
-
 def budgets_table(statuses: list[BudgetStatus], tz: ZoneInfo, width: int) -> Table:
     """Each budget: spend against its limit in the current period, a bar and its status."""
     compact = width < COMPACT_BELOW
@@ -256,17 +241,14 @@ def budgets_table(statuses: list[BudgetStatus], tz: ZoneInfo, width: int) -> Tab
             continue
         table.add_column(header, justify="right" if header in ("Spend", "Limit", "Used") else "left")
     for status in statuses:
-        spend = money(status.spend_usd)
-        if status.unpriced_events:
-            spend += f" + {status.unpriced_events} unpriced"
         cells: list[RenderableType] = [
             status.budget.name,
-            spend,
+            budget_spend(status),
             money(status.budget.limit_usd),
             f"{status.share:.0%}",
         ]
         if not compact:
-            cells.append(budget_bar(status.share, status.status))
+            cells.append(Text(budget_bar(status.share, 12), style=STATUS_STYLES[status.status]))
         cells += [Text(status.status, style=STATUS_STYLES[status.status]), local_time(status.until, tz)]
         table.add_row(*cells)
     return table

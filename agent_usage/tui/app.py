@@ -33,6 +33,7 @@ from agent_usage.folder_watcher import FolderWatcher
 from agent_usage.ingest import IngestSummary, ingest
 from agent_usage.paths import resolve_paths
 from agent_usage.queries import Filters, UsageRow
+from agent_usage.render.cells import usage_cells
 from agent_usage.render.format import local_time, money, tokens
 from agent_usage.reports import Report
 from agent_usage.settings import Settings
@@ -67,15 +68,10 @@ def describe_failure(error: BaseException | None) -> tuple[str, str]:
 
 def _figures(row: UsageRow, style: str = "", compact: bool = False) -> list[Text]:
     """The right-aligned token and cost cells of a table row (short forms on narrow terminals)."""
-    values = [
-        tokens(row.input_tokens, compact),
-        tokens(row.output_tokens, compact),
-        tokens(row.cache_write_tokens, compact),
-        tokens(row.cache_read_tokens, compact),
-        tokens(row.total_tokens, compact),
-        money(row.cost_usd, row.unpriced_models, compact=True),
+    return [
+        Text(value, style=style, justify="right")
+        for value in usage_cells(row, compact=compact, short_cost=True)
     ]
-    return [Text(value, style=style, justify="right") for value in values]
 
 
 class AgentUsageCommands(Provider):

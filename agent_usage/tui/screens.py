@@ -15,11 +15,14 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Mar
 
 from agent_usage.dashboard import Choices
 from agent_usage.errors import AgentUsageError
+from agent_usage.render.cells import header_text, session_header, turn_cells
 from agent_usage.render.format import local_time, money, tokens
 from agent_usage.tui.state import RANGES, FilterState
 
 if TYPE_CHECKING:
     from agent_usage.reports import Report
+
+TURN_TOKEN_ATTRS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
 
 
 class SessionScreen(Screen[None]):
@@ -51,18 +54,7 @@ class SessionScreen(Screen[None]):
     def show(self, report: Report) -> None:
         info = report.session
         assert info is not None
-        lines = Text()
-        for label, value in (
-            ("Session", info.session_id),
-            ("Harness", info.harness),
-            ("Project", info.project or "-"),
-            ("Folder", info.cwd or "-"),
-            ("Branch", info.git_branch or "-"),
-            ("Parent", info.parent_session_id or "-"),
-            *(("File", path) for path in info.source_paths),
-        ):
-            lines.append(f"{label:>8}: ", style="bold")
-            lines.append(f"{value}\n")
+        lines = header_text(session_header(info), label_width=8)
         total = report.totals
         lines.append(
             f"{len(report.turns)} turns · {tokens(total.total_tokens)} tokens · "
@@ -74,13 +66,7 @@ class SessionScreen(Screen[None]):
         table.clear()
         tz = report.filters.tz
         for turn in report.turns:
-            figures = [
-                tokens(turn.input_tokens),
-                tokens(turn.output_tokens),
-                tokens(turn.cache_write_tokens),
-                tokens(turn.cache_read_tokens),
-                money(turn.cost_usd, [turn.model] if turn.cost_usd is None else []),
-            ]
+            figures = turn_cells(turn, TURN_TOKEN_ATTRS)
             table.add_row(
                 local_time(turn.ts, tz, "%Y-%m-%d %H:%M:%S"),
                 Text(turn.model),

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from agent_usage.budgets import BudgetStatus
 from agent_usage.queries import UsageRow
+from agent_usage.render.cells import budget_bar, budget_spend
 from agent_usage.render.format import money, tokens
 
 BAR = "█"
@@ -81,12 +82,10 @@ def token_summary(row: UsageRow) -> str:
 
 def budget_line(status: BudgetStatus, cells: int = 20) -> Text:
     """`monthly  ██████████░░  $8.10 of $10.00  81%  warning`: the bar's colour comes from CSS."""
-    filled = min(round(status.share * cells), cells)
-    spend = money(status.spend_usd)
-    if status.unpriced_events:
-        spend += f" + {status.unpriced_events} unpriced"
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{status.budget.name:<28.28} ")
-    text.append("█" * filled + "░" * (cells - filled), style="bold")
-    text.append(f"  {spend} of {money(status.budget.limit_usd)}  {status.share:.0%}  {status.status}")
+    text.append(budget_bar(status.share, cells), style="bold")
+    text.append(
+        f"  {budget_spend(status)} of {money(status.budget.limit_usd)}  {status.share:.0%}  {status.status}"
+    )
     return text
