@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,3 +194,14 @@ def corpus_cli_env(tmp_path: Path) -> dict[str, str]:
         "AGENT_USAGE_NOW": EXPECTED["now"],
         "TZ": "UTC",
     }
+
+
+def append_turn(session: Path, index: int) -> None:
+    """One more assistant turn of 1000 output tokens, as Claude Code writes it."""
+    line = json.loads(session.read_text().splitlines()[-1])
+    line["uuid"] = str(uuid.uuid4())
+    line["message"]["id"] = f"msg_soak_{index}"
+    line["requestId"] = f"req_soak_{index}"
+    line["message"]["usage"] = {"input_tokens": 10, "output_tokens": 1000}
+    with session.open("a") as handle:
+        handle.write(json.dumps(line) + "\n")

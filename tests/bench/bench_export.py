@@ -23,7 +23,7 @@ from agent_usage.export_loop import ExportLoop, WatchOptions  # noqa: E402
 from agent_usage.exporters import otlp_json, traces  # noqa: E402
 from agent_usage.exporters.otlp_config import CliOverrides  # noqa: E402
 from tests.bench.bench_report import fill  # noqa: E402
-from tests.otlp_receiver import OtlpReceiver  # noqa: E402
+from tests.exporter.otlp_receiver import OtlpReceiver  # noqa: E402
 
 
 def main() -> None:

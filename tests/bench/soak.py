@@ -1,5 +1,5 @@
 """Soak: the exporter loop, an agent that keeps writing, and reports and ingests back to back,
-all on one store, for minutes. The CI test (tests/test_concurrency.py) runs the same scenario
+all on one store, for minutes. The CI test (tests/store/test_concurrency.py) runs the same scenario
 for a few seconds with the TUI as well.
 
 Run: python tests/bench/soak.py [--minutes 5]
@@ -19,9 +19,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.conftest import FIXTURES, clean_env, reports_env, run_cli  # noqa: E402
-from tests.otlp_receiver import OtlpReceiver, start_watch  # noqa: E402
-from tests.test_concurrency import append_turn  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    FIXTURES,
+    append_turn,  # noqa: E402
+    clean_env,
+    reports_env,
+    run_cli,
+)
+from tests.exporter.otlp_receiver import OtlpReceiver, start_watch  # noqa: E402
 
 CORPUS = FIXTURES / "reports"
 

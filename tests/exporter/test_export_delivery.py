@@ -21,7 +21,7 @@ from agent_usage.export_loop import ExportLoop, WatchOptions
 from agent_usage.exporters.delivery import MAX_BODY_BYTES
 from agent_usage.exporters.otlp_config import CliOverrides
 from tests.conftest import run_cli, start_cli
-from tests.otlp_receiver import OtlpReceiver
+from tests.exporter.otlp_receiver import OtlpReceiver
 
 
 @pytest.fixture

@@ -187,7 +187,7 @@ def _prometheus_name(spec: metrics.MetricSpec) -> str:
 
 def test_grafana_dashboard_queries_only_exported_metrics() -> None:
     dashboard = json.loads(
-        (Path(__file__).parent.parent / "docs" / "exporter" / "grafana-dashboard.json").read_text()
+        (Path(__file__).parent.parent.parent / "docs" / "exporter" / "grafana-dashboard.json").read_text()
     )
     exported = {_prometheus_name(spec) for spec in metrics.METRICS}
     queried = set()

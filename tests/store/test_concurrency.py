@@ -6,30 +6,18 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from agent_usage.tui.app import AgentUsageApp
-from tests.conftest import FIXTURES, clean_env, reports_env, run_cli
-from tests.otlp_receiver import OtlpReceiver, start_watch
-from tests.pilot import card, settle
+from tests.conftest import FIXTURES, append_turn, clean_env, reports_env, run_cli
+from tests.exporter.otlp_receiver import OtlpReceiver, start_watch
+from tests.tui.pilot import card, settle
 
 CORPUS = FIXTURES / "reports"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
 APPENDS = 4
-
-
-def append_turn(session: Path, index: int) -> None:
-    """One more assistant turn of 1000 output tokens, as Claude Code writes it."""
-    line = json.loads(session.read_text().splitlines()[-1])
-    line["uuid"] = str(uuid.uuid4())
-    line["message"]["id"] = f"msg_soak_{index}"
-    line["requestId"] = f"req_soak_{index}"
-    line["message"]["usage"] = {"input_tokens": 10, "output_tokens": 1000}
-    with session.open("a") as handle:
-        handle.write(json.dumps(line) + "\n")
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ from agent_usage.ingest import ingest
 from agent_usage.tui.app import AgentUsageApp
 from agent_usage.tui.screens import FilterScreen, HelpScreen, SessionScreen
 from tests.conftest import FIXTURES, corpus_roots_env
-from tests.pilot import card, settle
+from tests.tui.pilot import card, settle
 
 CORPUS = FIXTURES / "reports"
 NOW = json.loads((CORPUS / "expected.json").read_text())["now"]

@@ -27,7 +27,7 @@ from agent_usage.export_loop import ExportLoop, WatchOptions, run_forever
 from agent_usage.exporters.identity import short_hash
 from agent_usage.exporters.otlp_config import CliOverrides
 from tests.conftest import FIXTURES, clean_env, reports_env, run_cli
-from tests.otlp_receiver import OtlpReceiver, start_watch
+from tests.exporter.otlp_receiver import OtlpReceiver, start_watch
 
 CORPUS = FIXTURES / "reports"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
