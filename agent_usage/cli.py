@@ -40,11 +40,21 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
 )
-# markup off: every string printed is data (a project named [wip], a path); styles come as Text
-stdout = Console(
-    soft_wrap=False, markup=False, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
-)
-stderr = Console(stderr=True, soft_wrap=True, markup=False)
+
+
+def make_consoles() -> tuple[Console, Console]:
+    """The data console (stdout) and the progress and error console (stderr).
+
+    Markup is off: every string printed is data (a project named [wip], a path); styles come
+    as Text. Piped output without COLUMNS is 120 wide.
+    """
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
+    return Console(soft_wrap=False, markup=False, width=width), Console(
+        stderr=True, soft_wrap=True, markup=False
+    )
+
+
+stdout, stderr = make_consoles()
 
 MAX_WARNINGS = 20
 """Ingest warnings printed in full; the rest are counted."""

@@ -16,7 +16,7 @@ from agent_usage.errors import ConfigError
 from agent_usage.periods import UTC_ZONE
 from agent_usage.render.document import SCHEMA_PATH
 from agent_usage.settings import Budget, Settings, load
-from tests.conftest import EXPECTED, REPORTS_CORPUS, run_cli
+from tests.conftest import EXPECTED, REPORTS_CORPUS, invoke_cli
 
 CORPUS = REPORTS_CORPUS
 NOW = datetime(2026, 11, 16, 1, 0)  # Monday 01:00 UTC, as expected.json's "now"
@@ -156,39 +156,39 @@ def test_status_moves_ok_warning_exceeded_with_the_limit(corpus_store: Path) -> 
 
 def test_budget_check_exit_codes_follow_the_worst_status(corpus_cli_env: dict[str, str]) -> None:
     config = Path(corpus_cli_env["AGENT_USAGE_HOME"]) / "config" / "config.toml"
-    missing = run_cli("budget", "check", env=corpus_cli_env)
+    missing = invoke_cli("budget", "check", env=corpus_cli_env)
     assert missing.returncode == 2 and "no budgets configured" in missing.stderr
     month = EXPECTED["totals"]["cost_auto"]
     config.write_text(f"[budgets]\nmonthly = {month / 0.9}\n")
-    warning = run_cli("budget", "check", env=corpus_cli_env)
+    warning = invoke_cli("budget", "check", env=corpus_cli_env)
     assert warning.returncode == 0, warning.stderr
     assert "warning: monthly budget at $0.23 of $0.25 (90%)" in warning.stderr
     config.write_text(f"[budgets]\nmonthly = {month / 2}\n[budgets.harness.pi]\ndaily = 100\n")
-    exceeded = run_cli("budget", "check", env=corpus_cli_env)
+    exceeded = invoke_cli("budget", "check", env=corpus_cli_env)
     assert exceeded.returncode == 1
     assert "exceeded: monthly budget at $0.23 of $0.11 (200%)" in exceeded.stderr
-    assert run_cli("budget", "check", "--quiet", env=corpus_cli_env).stderr == ""
+    assert invoke_cli("budget", "check", "--quiet", env=corpus_cli_env).stderr == ""
     config.write_text("[budgets]\nmonthly = 1000\n")
-    fine = run_cli("budget", "check", env=corpus_cli_env)
+    fine = invoke_cli("budget", "check", env=corpus_cli_env)
     assert fine.returncode == 0 and "ok: 1 budget within limits" in fine.stderr
 
 
 def test_budgets_appear_in_reports_and_their_json(corpus_cli_env: dict[str, str]) -> None:
     config = Path(corpus_cli_env["AGENT_USAGE_HOME"]) / "config" / "config.toml"
     config.write_text("[budgets]\ndaily = 0.05\n[budgets.model.gpt-5]\nmonthly = 1\n")
-    listed = run_cli("budget", "--json", env=corpus_cli_env)
+    listed = invoke_cli("budget", "--json", env=corpus_cli_env)
     document = json.loads(listed.stdout)
     assert [(b["name"], b["status"]) for b in document["budgets"]] == [
         ("daily", "exceeded"),
         ("monthly model gpt-5", "ok"),
     ]
-    report = run_cli("report", "daily", "--json", env=corpus_cli_env)
+    report = invoke_cli("report", "daily", "--json", env=corpus_cli_env)
     full = json.loads(report.stdout)
     jsonschema.validate(full, json.loads(SCHEMA_PATH.read_text()))
     assert full["budgets"] == document["budgets"]
-    table = run_cli("report", "daily", "--no-ingest", env=corpus_cli_env)
+    table = invoke_cli("report", "daily", "--no-ingest", env=corpus_cli_env)
     assert "Budgets" in table.stdout and "exceeded" in table.stdout
     config.write_text("[budgets]\nhourly = 1\n")
-    broken = run_cli("report", "daily", env=corpus_cli_env)
+    broken = invoke_cli("report", "daily", env=corpus_cli_env)
     assert broken.returncode == 2
     assert "config.toml: unknown key budgets.hourly" in broken.stderr

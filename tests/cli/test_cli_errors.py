@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, invoke_cli, run_cli
 
 
 def test_a_nan_budget_is_a_config_error() -> None:
@@ -14,7 +14,7 @@ def test_a_nan_budget_is_a_config_error() -> None:
     config.parent.mkdir(parents=True)
     for value in ("nan", "inf"):
         config.write_text(f"[budgets]\ndaily = {value}\n")
-        result = run_cli("budget", "--no-ingest")
+        result = invoke_cli("budget", "--no-ingest")
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
         assert (
             f"error: {config}: budgets.daily must be a positive number of USD, got {value}" in result.stderr
@@ -26,7 +26,7 @@ def test_a_nan_price_override_is_a_config_error() -> None:
     prices.parent.mkdir(parents=True)
     prices.write_text('[models."acme-*"]\ninput = nan\n')
     env = {"CLAUDE_CONFIG_DIR": str(FIXTURES / "claude-code" / "content-blocks")}
-    result = run_cli("ingest", env=env)
+    result = invoke_cli("ingest", env=env)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "models.acme-*.input must be a number >= 0, got nan" in result.stderr
 
@@ -41,10 +41,10 @@ def test_tui_without_a_terminal_is_a_usage_error() -> None:
 def test_names_with_brackets_are_printed_as_they_are(tmp_path: Path) -> None:
     usage = tmp_path / "usage[1].csv"
     usage.write_text("date,model,input_tokens,output_tokens,cost_usd\n2026-11-09,acme[beta]-1,1000,10,0.5\n")
-    imported = run_cli("import", str(usage), "--format", "generic")
+    imported = invoke_cli("import", str(usage), "--format", "generic")
     assert imported.returncode == 0, imported.stderr
     assert f"{usage}: 1 row read as generic" in imported.stderr
-    report = run_cli("report", "model", "--no-ingest", "--since", "2026-11-01")
+    report = invoke_cli("report", "model", "--no-ingest", "--since", "2026-11-01")
     assert report.returncode == 0, report.stderr
     assert "acme[beta]-1" in report.stdout
 

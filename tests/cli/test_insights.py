@@ -16,7 +16,7 @@ from agent_usage.insights import adoption, concentration, streaks
 from agent_usage.periods import UTC_ZONE
 from agent_usage.queries import Filters
 from agent_usage.settings import load
-from tests.conftest import EXPECTED, run_cli
+from tests.conftest import EXPECTED, invoke_cli
 
 TODAY = date(2026, 11, 16)
 EVENTS = EXPECTED["events"]
@@ -90,17 +90,17 @@ def test_provider_concentration_and_hhi(corpus_store: Path) -> None:
 
 def test_insights_cli_warns_above_the_configured_share(corpus_cli_env: dict[str, str]) -> None:
     config = Path(corpus_cli_env["AGENT_USAGE_HOME"]) / "config" / "config.toml"
-    calm = run_cli("insights", "--json", env=corpus_cli_env)
+    calm = invoke_cli("insights", "--json", env=corpus_cli_env)
     assert calm.returncode == 0, calm.stderr
     assert json.loads(calm.stdout)["concentration"]["warning"] is False
     assert "warning:" not in calm.stderr
     config.write_text("[concentration]\nwarn_share = 0.5\n")
-    warned = run_cli("insights", "--json", env=corpus_cli_env)
+    warned = invoke_cli("insights", "--json", env=corpus_cli_env)
     document = json.loads(warned.stdout)
     assert document["concentration"]["warning"] is True
     assert document["adoption"]["longest_streak_days"] == 4
     assert "warning: anthropic holds 55% of spend (warn_share 50%, HHI 4,134)" in warned.stderr
-    table = run_cli("insights", "--no-ingest", env=corpus_cli_env)
+    table = invoke_cli("insights", "--no-ingest", env=corpus_cli_env)
     assert "Longest streak" in table.stdout
     assert "HHI 4,134 of 10,000 (warning when one provider holds 50% or more)" in table.stdout  # one line
 

@@ -23,7 +23,7 @@ import jsonschema
 import pytest
 
 from agent_usage.render.document import SCHEMA_PATH
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, invoke_cli
 
 CORPUS = FIXTURES / "reports"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
@@ -50,14 +50,14 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "PI_CODING_AGENT_DIR": str(CORPUS / "pi"),
         "TZ": "UTC",
     }
-    result = run_cli("ingest", env=env)
+    result = invoke_cli("ingest", env=env)
     assert result.returncode == 0, result.stderr
     assert "10 new events, 1 duplicates skipped" in result.stderr
     return env
 
 
 def report(store: dict[str, str], *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    result = run_cli("report", *args, "--json", "--no-ingest", env={**store, **(env or {})})
+    result = invoke_cli("report", *args, "--json", "--no-ingest", env={**store, **(env or {})})
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     jsonschema.validate(document, SCHEMA)
@@ -188,7 +188,7 @@ def test_unpriced_usage_is_null_and_named(store: dict[str, str]) -> None:
     rows = {row["key"]: row for row in report(store, "model", "--tz", "UTC")["rows"]}
     assert rows["acme-coder-1"]["cost_usd"] is None
     assert rows["acme-coder-1"]["unpriced_models"] == ["acme-coder-1"]
-    table = run_cli("report", "daily", "--no-ingest", "--tz", "UTC", env=store).stdout
+    table = invoke_cli("report", "daily", "--no-ingest", "--tz", "UTC", env=store).stdout
     assert "$0.23 + 1 unpriced model" in table
     assert "$0.00" not in table
 
@@ -248,7 +248,7 @@ def test_breakdown_adds_model_rows_that_sum_to_each_period(store: dict[str, str]
     for row in document["rows"]:
         expected = oracle(lambda e: e["model"], lambda e, day=row["key"]: e["ts"][:10] == day)
         assert_matches(row["breakdown"], expected)
-    table = run_cli("report", "daily", "--breakdown", "--no-ingest", "--tz", "UTC", env=store).stdout
+    table = invoke_cli("report", "daily", "--breakdown", "--no-ingest", "--tz", "UTC", env=store).stdout
     assert "└ acme-coder-1" in table and "└ claude-haiku-4-5" in table
 
 
@@ -300,14 +300,14 @@ def test_session_id_prefix_shows_its_turns(store: dict[str, str]) -> None:
     ]
     assert [turn["cost_usd"] for turn in document["turns"]] == pytest.approx([0.051, 0.024, 0.021])
     assert document["totals"]["events"] == 3
-    table = run_cli("report", "session", "--id", "aaaa", "--no-ingest", "--tz", "UTC", env=store).stdout
+    table = invoke_cli("report", "session", "--id", "aaaa", "--no-ingest", "--tz", "UTC", env=store).stdout
     assert "3 turns" in table and "/home/al/src/shop" in table
-    missing = run_cli("report", "session", "--id", "ffff", "--no-ingest", env=store)
+    missing = invoke_cli("report", "session", "--id", "ffff", "--no-ingest", env=store)
     assert missing.returncode == 2 and missing.stderr.startswith("error: --id: no session matches 'ffff'")
 
 
 def test_csv_carries_the_same_numbers_as_json(store: dict[str, str]) -> None:
-    result = run_cli("report", "project", "--csv", "--no-ingest", "--tz", "UTC", env=store)
+    result = invoke_cli("report", "project", "--csv", "--no-ingest", "--tz", "UTC", env=store)
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     document = report(store, "project", "--tz", "UTC")
@@ -318,7 +318,7 @@ def test_csv_carries_the_same_numbers_as_json(store: dict[str, str]) -> None:
     broken_down = list(
         csv.DictReader(
             io.StringIO(
-                run_cli(
+                invoke_cli(
                     "report", "daily", "--csv", "--breakdown", "--no-ingest", "--tz", "UTC", env=store
                 ).stdout
             )
@@ -328,7 +328,9 @@ def test_csv_carries_the_same_numbers_as_json(store: dict[str, str]) -> None:
     assert unpriced["key"] == "2026-11-15" and unpriced["cost_usd"] == ""
     blocks = list(
         csv.DictReader(
-            io.StringIO(run_cli("report", "blocks", "--csv", "--no-ingest", "--tz", "UTC", env=store).stdout)
+            io.StringIO(
+                invoke_cli("report", "blocks", "--csv", "--no-ingest", "--tz", "UTC", env=store).stdout
+            )
         )
     )
     assert [row["is_gap"] for row in blocks] == ["False", "True", "False", "True", "False"]
@@ -344,7 +346,7 @@ def test_bad_options_are_one_line_usage_errors(store: dict[str, str]) -> None:
         (("--json", "--csv"), "error: use only one of --json and --csv"),
         (("--mode", "guess"), "error: --mode: choose one of auto, calculate, display"),
     ]:
-        result = run_cli("report", "daily", "--no-ingest", *args, env=store)
+        result = invoke_cli("report", "daily", "--no-ingest", *args, env=store)
         assert result.returncode == 2, args
         assert result.stderr.startswith(message), result.stderr
         assert result.stdout == ""
@@ -353,7 +355,7 @@ def test_bad_options_are_one_line_usage_errors(store: dict[str, str]) -> None:
 @pytest.mark.parametrize("columns", [80, 160])
 @pytest.mark.parametrize("view", ["daily", "session", "blocks", "weekly --breakdown"])
 def test_table_layout_matches_golden(store: dict[str, str], view: str, columns: int) -> None:
-    result = run_cli("report", *view.split(), "--no-ingest", "--tz", "UTC", env=store, columns=columns)
+    result = invoke_cli("report", *view.split(), "--no-ingest", "--tz", "UTC", env=store, columns=columns)
     assert result.returncode == 0, result.stderr
     for line in result.stdout.splitlines():
         assert len(line) <= columns, line

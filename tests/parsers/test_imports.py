@@ -10,7 +10,7 @@ import pytest
 
 from agent_usage import store
 from agent_usage.queries import Filters, totals
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, invoke_cli
 
 IMPORTS = FIXTURES / "imports"
 EXPECTED = json.loads((IMPORTS / "expected.json").read_text())["files"]
@@ -30,7 +30,7 @@ def store_totals(env: dict[str, str], harness: str | None = None):  # noqa: ANN2
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_format_imports_the_hand_worked_tokens(env: dict[str, str], name: str) -> None:
     want = EXPECTED[name]
-    result = run_cli("import", str(IMPORTS / name), env=env)
+    result = invoke_cli("import", str(IMPORTS / name), env=env)
     assert result.returncode == 0, result.stderr
     assert f"(harness {want['harness']}): {want['events']} new, 0 already stored" in result.stderr
     got = store_totals(env, want["harness"])
@@ -63,14 +63,14 @@ def test_each_format_imports_the_hand_worked_tokens(env: dict[str, str], name: s
 
 def test_reimport_adds_nothing_and_imports_show_in_reports(env: dict[str, str]) -> None:
     for name in ("anthropic_usage.json", "openai_usage.json", "litellm_spend_logs.json"):
-        assert run_cli("import", str(IMPORTS / name), env=env).returncode == 0
+        assert invoke_cli("import", str(IMPORTS / name), env=env).returncode == 0
     before = store_totals(env)
-    again = run_cli("import", str(IMPORTS / "anthropic_usage.json"), env=env)
+    again = invoke_cli("import", str(IMPORTS / "anthropic_usage.json"), env=env)
     assert "0 new, 3 already stored" in again.stderr
     assert store_totals(env) == before
-    report = json.loads(run_cli("report", "harness", "--json", "--no-ingest", env=env).stdout)
+    report = json.loads(invoke_cli("report", "harness", "--json", "--no-ingest", env=env).stdout)
     assert [row["key"] for row in report["rows"]] == ["anthropic-api", "litellm", "openai-api"]
-    daily = json.loads(run_cli("report", "daily", "--json", "--no-ingest", env=env).stdout)
+    daily = json.loads(invoke_cli("report", "daily", "--json", "--no-ingest", env=env).stdout)
     assert daily["totals"]["events"] == before.events == 3 + 2 + 2
 
 
@@ -78,13 +78,13 @@ def test_a_renamed_copy_of_an_export_is_still_a_reimport(env: dict[str, str], tm
     copy = tmp_path / "downloads" / "usage (1).json"
     copy.parent.mkdir()
     shutil.copy(IMPORTS / "openai_usage.json", copy)
-    assert "2 new" in run_cli("import", str(IMPORTS / "openai_usage.json"), env=env).stderr
-    assert "0 new, 2 already stored" in run_cli("import", str(copy), env=env).stderr
+    assert "2 new" in invoke_cli("import", str(IMPORTS / "openai_usage.json"), env=env).stderr
+    assert "0 new, 2 already stored" in invoke_cli("import", str(copy), env=env).stderr
 
 
 def test_prompt_and_response_text_never_reach_the_store(env: dict[str, str]) -> None:
     for name in ("litellm_spend_logs.json", "litellm_spend_logs.csv"):
-        assert run_cli("import", str(IMPORTS / name), env=env).returncode == 0
+        assert invoke_cli("import", str(IMPORTS / name), env=env).returncode == 0
     db = Path(env["AGENT_USAGE_HOME"]) / "data" / "usage.duckdb"
     assert b"SECRET" not in db.read_bytes()
     assert not list(db.parent.glob("*.wal")) or b"SECRET" not in db.with_suffix(".duckdb.wal").read_bytes()
@@ -100,9 +100,9 @@ def test_prompt_and_response_text_never_reach_the_store(env: dict[str, str]) -> 
 def test_unusable_files_are_one_clear_error_and_store_nothing(
     env: dict[str, str], name: str, message: str
 ) -> None:
-    assert run_cli("import", str(IMPORTS / "generic.csv"), env=env).returncode == 0
+    assert invoke_cli("import", str(IMPORTS / "generic.csv"), env=env).returncode == 0
     before = store_totals(env)
-    result = run_cli("import", str(IMPORTS / name), env=env)
+    result = invoke_cli("import", str(IMPORTS / name), env=env)
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -111,20 +111,20 @@ def test_unusable_files_are_one_clear_error_and_store_nothing(
 
 @pytest.mark.parametrize("name", ["empty.csv", "empty.json"])
 def test_a_file_of_zero_rows_imports_nothing(env: dict[str, str], name: str) -> None:
-    result = run_cli("import", str(IMPORTS / name), env=env)
+    result = invoke_cli("import", str(IMPORTS / name), env=env)
     assert result.returncode == 0
     assert f"{name}: no usage rows; nothing imported" in result.stderr
 
 
 def test_format_and_provider_overrides(env: dict[str, str]) -> None:
-    forced = run_cli("import", str(IMPORTS / "generic.csv"), "--format", "gemini", env=env)
+    forced = invoke_cli("import", str(IMPORTS / "generic.csv"), "--format", "gemini", env=env)
     assert forced.returncode == 0 and "2 skipped" in forced.stderr  # no Gemini counts in those rows
-    wrong = run_cli("import", str(IMPORTS / "generic.csv"), "--format", "bedrock", env=env)
+    wrong = invoke_cli("import", str(IMPORTS / "generic.csv"), "--format", "bedrock", env=env)
     assert (
         wrong.returncode == 2
         and "--format: choose one of anthropic, litellm, openai, gemini, generic" in wrong.stderr
     )
-    priced = run_cli("import", str(IMPORTS / "gemini_usage.json"), "--provider", "google", env=env)
+    priced = invoke_cli("import", str(IMPORTS / "gemini_usage.json"), "--provider", "google", env=env)
     assert priced.returncode == 0
     db = Path(env["AGENT_USAGE_HOME"]) / "data" / "usage.duckdb"
     with store.connect(db, read_only=True) as con:

@@ -16,7 +16,7 @@ import pytest
 from agent_usage import ingest as ingest_module
 from agent_usage import store
 from agent_usage.demo import generate
-from tests.conftest import FIXTURES, reports_env, run_cli
+from tests.conftest import FIXTURES, invoke_cli, reports_env
 
 CORPUS = FIXTURES / "reports"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
@@ -37,24 +37,24 @@ def rows(db: Path) -> list[tuple]:
 
 
 def totals_json(env: dict[str, str]) -> dict:
-    result = run_cli("report", "daily", "--json", "--no-ingest", env=env)
+    result = invoke_cli("report", "daily", "--json", "--no-ingest", env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)["totals"]
 
 
 def test_a_corrupted_store_is_detected_and_rebuilt_from_the_files(corpus_env: dict[str, str]) -> None:
-    assert run_cli("ingest", env=corpus_env).returncode == 0
+    assert invoke_cli("ingest", env=corpus_env).returncode == 0
     db = db_of(corpus_env)
     damage = b"\x00garbage, not a database\x00" * 4096
     with db.open("r+b") as handle:  # the header stays: DuckDB's own file, damaged inside
         handle.seek(4096)
         handle.write(damage)
-    broken = run_cli("report", "daily", env=corpus_env)
+    broken = invoke_cli("report", "daily", env=corpus_env)
     assert broken.returncode == 1
     assert f"error: {db}: not a usable agent-usage store (damaged file" in broken.stderr
     assert "hint: `agent-usage rebuild` re-creates it" in broken.stderr
     assert "Traceback" not in broken.stderr
-    rebuilt = run_cli("rebuild", env=corpus_env)
+    rebuilt = invoke_cli("rebuild", env=corpus_env)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "warning: the old store could not be read" in rebuilt.stderr
     backups = list(db.parent.glob("usage.duckdb.*.old"))
@@ -66,8 +66,8 @@ def test_a_corrupted_store_is_detected_and_rebuilt_from_the_files(corpus_env: di
 
 
 def test_rebuild_keeps_what_only_the_store_knows(corpus_env: dict[str, str]) -> None:
-    assert run_cli("ingest", env=corpus_env).returncode == 0
-    imported = run_cli("import", str(FIXTURES / "imports" / "openai_usage.json"), env=corpus_env)
+    assert invoke_cli("ingest", env=corpus_env).returncode == 0
+    imported = invoke_cli("import", str(FIXTURES / "imports" / "openai_usage.json"), env=corpus_env)
     assert imported.returncode == 0, imported.stderr
     with store.connect(db_of(corpus_env)) as con:  # as `watch` leaves them after exporting
         con.execute(
@@ -78,7 +78,7 @@ def test_rebuild_keeps_what_only_the_store_knows(corpus_env: dict[str, str]) -> 
     # the agent deletes an old session file: its usage must survive the rebuild
     codex = next(Path(corpus_env["CODEX_HOME"]).rglob("rollout-*.jsonl"))
     codex.unlink()
-    rebuilt = run_cli("rebuild", env=corpus_env)
+    rebuilt = invoke_cli("rebuild", env=corpus_env)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "kept from the old store" in rebuilt.stderr
     assert totals_json(corpus_env) == before
@@ -106,10 +106,10 @@ def test_an_ingest_killed_midway_is_completed_by_the_next_run(tmp_path: Path, ki
     time.sleep(kill_after)
     process.send_signal(signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL, "the ingest finished before it was killed: use a larger corpus"
-    finished = run_cli("ingest", env=env)
+    finished = invoke_cli("ingest", env=env)
     assert finished.returncode == 0, finished.stderr
     clean_env = {**env, "AGENT_USAGE_HOME": str(tmp_path / "clean")}
-    assert run_cli("ingest", env=clean_env).returncode == 0
+    assert invoke_cli("ingest", env=clean_env).returncode == 0
     assert rows(db_of(env)) == rows(db_of(clean_env))
 
 

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from agent_usage import store
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, invoke_cli, run_cli
 
 CLAUDE = {"CLAUDE_CONFIG_DIR": str(FIXTURES / "claude-code" / "content-blocks")}
 
@@ -38,23 +38,23 @@ def assert_one_line_error(result: object, *needles: str, code: int = 1) -> None:
 )
 def test_a_truncated_store_is_one_line_naming_it(command: tuple[str, ...]) -> None:
     demo_env = {**CLAUDE}
-    assert run_cli("ingest", env=demo_env).returncode == 0
+    assert invoke_cli("ingest", env=demo_env).returncode == 0
     db = default_db()
     with store.connect(db) as con:  # enough rows that the file spans several blocks
         con.execute("CREATE TABLE filler AS SELECT range AS i FROM range(1000000)")
     os.truncate(db, 300_000)
-    result = run_cli(*command, env=demo_env)
+    result = invoke_cli(*command, env=demo_env)
     assert_one_line_error(result, f"error: {db}: not a usable agent-usage store (damaged file", "hint: ")
     assert "agent-usage rebuild" in result.stderr
 
 
 def test_doctor_works_on_a_broken_store_and_says_what_is_wrong() -> None:
-    assert run_cli("ingest", env=CLAUDE).returncode == 0
+    assert invoke_cli("ingest", env=CLAUDE).returncode == 0
     db = default_db()
     with store.connect(db) as con:
         con.execute("CREATE TABLE filler AS SELECT range AS i FROM range(1000000)")
     os.truncate(db, 300_000)
-    result = run_cli("doctor", env=CLAUDE)
+    result = invoke_cli("doctor", env=CLAUDE)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert "claude-code" in result.stdout and "agent-usage doctor" in result.stdout
     assert f"store: {db}: not a usable agent-usage store (damaged file" in result.stdout
@@ -65,7 +65,7 @@ def test_an_empty_duckdb_file_becomes_a_store(tmp_path: Path) -> None:
     db = tmp_path / "empty.duckdb"
     duckdb.connect(str(db)).close()
     for command in (("report", "daily", "--no-ingest", "--json"), ("doctor",)):
-        result = run_cli(*command, "--db", str(db), env=CLAUDE)
+        result = invoke_cli(*command, "--db", str(db), env=CLAUDE)
         assert result.returncode == 0, result.stderr
         assert "Traceback" not in result.stderr and "replacement scan" not in result.stderr
 
@@ -75,20 +75,20 @@ def test_a_half_migrated_store_is_completed(tmp_path: Path) -> None:
     db = tmp_path / "half.duckdb"
     with duckdb.connect(str(db)) as con:
         con.execute("CREATE TABLE _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
-    result = run_cli("report", "daily", "--no-ingest", "--json", "--db", str(db), env=CLAUDE)
+    result = invoke_cli("report", "daily", "--no-ingest", "--json", "--db", str(db), env=CLAUDE)
     assert result.returncode == 0, result.stderr
-    assert run_cli("ingest", "--db", str(db), env=CLAUDE).returncode == 0
+    assert invoke_cli("ingest", "--db", str(db), env=CLAUDE).returncode == 0
 
 
 def test_a_store_missing_a_table_is_named_as_damaged(tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
-    assert run_cli("ingest", "--db", str(db), env=CLAUDE).returncode == 0
+    assert invoke_cli("ingest", "--db", str(db), env=CLAUDE).returncode == 0
     with duckdb.connect(str(db)) as con:
         con.execute("DROP TABLE events")
     for command in (("report", "daily", "--no-ingest"), ("ingest",)):
-        result = run_cli(*command, "--db", str(db), env=CLAUDE)
+        result = invoke_cli(*command, "--db", str(db), env=CLAUDE)
         assert_one_line_error(result, "damaged: table events is missing", "agent-usage rebuild")
-    doctor = run_cli("doctor", "--db", str(db), env=CLAUDE)
+    doctor = invoke_cli("doctor", "--db", str(db), env=CLAUDE)
     assert doctor.returncode == 1 and "Traceback" not in doctor.stderr
     assert "damaged: table events is missing" in doctor.stdout
 
@@ -98,7 +98,7 @@ def test_a_foreign_duckdb_file_is_never_migrated(tmp_path: Path) -> None:
     with duckdb.connect(str(db)) as con:
         con.execute("CREATE TABLE invoices (id INTEGER)")
     for command in (("report", "daily"), ("ingest",), ("rebuild",)):
-        result = run_cli(*command, "--db", str(db), env=CLAUDE)
+        result = invoke_cli(*command, "--db", str(db), env=CLAUDE)
         assert_one_line_error(result, f"{db}: not an agent-usage store (a DuckDB file with other tables)")
     with duckdb.connect(str(db), read_only=True) as con:
         tables = [row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
@@ -110,7 +110,7 @@ def test_a_file_that_is_not_duckdb_is_refused_and_never_replaced(tmp_path: Path)
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes\n")
     for command in (("report", "daily"), ("ingest",), ("rebuild",)):
-        result = run_cli(*command, "--db", str(notes), env=CLAUDE)
+        result = invoke_cli(*command, "--db", str(notes), env=CLAUDE)
         assert_one_line_error(result, f"{notes}: not an agent-usage store (not a DuckDB file)")
         assert "rebuild` re-creates" not in result.stderr
     assert notes.read_text() == "my notes\n"
@@ -135,10 +135,10 @@ def test_under_umask_000_our_folders_are_0700_and_the_store_0600(tmp_path: Path)
 
 
 def test_an_existing_store_readable_by_others_is_tightened() -> None:
-    assert run_cli("ingest", env=CLAUDE).returncode == 0
+    assert invoke_cli("ingest", env=CLAUDE).returncode == 0
     db = default_db()
     os.chmod(db, 0o644)
-    assert run_cli("ingest", env=CLAUDE).returncode == 0
+    assert invoke_cli("ingest", env=CLAUDE).returncode == 0
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
 
 
@@ -152,5 +152,5 @@ def test_an_existing_store_readable_by_others_is_tightened() -> None:
     ],
 )
 def test_a_bad_tuning_variable_is_one_line_naming_it(variable: str, value: str) -> None:
-    result = run_cli("ingest", env={**CLAUDE, variable: value})
+    result = invoke_cli("ingest", env={**CLAUDE, variable: value})
     assert_one_line_error(result, f"error: {variable}={value!r}: expected", code=2)
