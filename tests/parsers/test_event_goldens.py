@@ -20,7 +20,7 @@ from agent_usage import store
 from agent_usage.ingest import ingest
 from tests.conftest import FIXTURES, fixture_env
 
-GOLDEN_NAME = "events.golden.jsonl"
+GOLDEN_NAME = "events.golden.ndjson"
 UPDATE = os.environ.get("AGENT_USAGE_UPDATE_GOLDENS") == "1"
 TRAPS = sorted((p.parent.parent.name, p.parent.name) for p in FIXTURES.glob("*/*/expected.json"))
 
