@@ -70,10 +70,16 @@ def load_file_records(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> d
 
 
 _MERGE_COLUMNS = [c for c in EVENT_COLUMNS if c not in ("event_key", "ts")]
+COPY_ORDER_SQL = "rank DESC, source_path, source_offset"
+"""Which copy of an event key is kept, in every batch and across batches: the highest rank,
+then the first path and offset. A total order on the copy's own data, so the stored row does
+not depend on the order in which files are read (newest first, or only those a period needs)."""
 _UPDATE_BETTER_COPY = (
     "UPDATE events SET "
     + ", ".join(f"{c} = b.{c}" for c in _MERGE_COLUMNS)
-    + " FROM batch b WHERE events.event_key = b.event_key AND b.rank > events.rank"
+    + " FROM batch b WHERE events.event_key = b.event_key AND (b.rank > events.rank"
+    " OR (b.rank = events.rank AND (b.source_path < events.source_path"
+    " OR (b.source_path = events.source_path AND b.source_offset < events.source_offset))))"
 )
 
 
@@ -174,8 +180,8 @@ def write_batch(
     transaction.
 
     Rows of `replace_paths` (files rewritten in place) are deleted first. Copies of one
-    event key keep the highest rank and the earliest timestamp. Claude sidechain replays
-    of a message already stored from its main thread are dropped.
+    event key keep the copy first in `COPY_ORDER_SQL`, with the earliest timestamp of all.
+    Claude sidechain replays of a message already stored from its main thread are dropped.
     """
     con.execute("BEGIN")
     try:
@@ -184,12 +190,11 @@ def write_batch(
         create_staging(con, "staging", like="events")
         loaded = _load_staging(con, chunks)
         con.execute(
-            """
+            f"""
             CREATE OR REPLACE TEMP TABLE batch AS
             SELECT * EXCLUDE (copy_rank, first_ts) REPLACE (first_ts AS ts) FROM (
                 SELECT *, min(ts) OVER (PARTITION BY event_key) AS first_ts,
-                       row_number() OVER (PARTITION BY event_key
-                           ORDER BY rank DESC, source_path, source_offset) AS copy_rank
+                       row_number() OVER (PARTITION BY event_key ORDER BY {COPY_ORDER_SQL}) AS copy_rank
                 FROM staging)
             WHERE copy_rank = 1
             """
