@@ -72,6 +72,12 @@ def period_bounds(
     )
 
 
+def earliest_start(settings: Settings, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """The start (naive UTC) of the earliest current budget period: all that budgets need."""
+    starts = [period_bounds(b.period, now, tz, settings.start_of_week)[0] for b in settings.budgets]
+    return min(starts, default=None)
+
+
 def _filters(budget: Budget, since: datetime, until: datetime, tz: ZoneInfo) -> queries.Filters:
     scoped = {
         "harness": {"harnesses": (budget.value,)},

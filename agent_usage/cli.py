@@ -80,8 +80,11 @@ def _note(text: str) -> None:
     stderr.print(text, highlight=False)
 
 
-def _run_ingest(paths: AppPaths, env: dict[str, str] | None = None, quiet: bool = False) -> IngestSummary:
-    """Ingest into `paths.db_path` from the roots in `env`, with a progress bar on a terminal."""
+def _run_ingest(
+    paths: AppPaths, env: dict[str, str] | None = None, quiet: bool = False, since: datetime | None = None
+) -> IngestSummary:
+    """Ingest into `paths.db_path` from the roots in `env`, with a progress bar on a terminal;
+    with `since`, only the files a period starting then can need."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     from agent_usage.ingest import ingest
@@ -101,7 +104,7 @@ def _run_ingest(paths: AppPaths, env: dict[str, str] | None = None, quiet: bool 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return ingest(paths.db_path, env=env, progress=advance, prices_file=paths.prices_file)
+        return ingest(paths.db_path, env=env, progress=advance, prices_file=paths.prices_file, since=since)
 
 
 def _print_summary(summary: IngestSummary) -> None:
@@ -167,10 +170,21 @@ def ingest(
     _warn_unpriced(paths)
 
 
-def _ingest_unless(no_ingest: bool, paths: AppPaths) -> None:
-    """Bring the store up to date before a read, quietly, unless `--no-ingest` was given."""
-    if not no_ingest:
-        _run_ingest(paths, quiet=True)
+def _ingest_unless(no_ingest: bool, paths: AppPaths, since: datetime | None = None) -> IngestSummary | None:
+    """Bring the store up to date before a read, quietly, unless `--no-ingest` was given.
+
+    `since` (naive UTC) is the earliest instant the command shows: files last written before
+    it are left for a later ingest (None: read everything)."""
+    return None if no_ingest else _run_ingest(paths, quiet=True, since=since)
+
+
+def _first_needed(since: datetime | None, config: Settings, now: datetime, zone: ZoneInfo) -> datetime | None:
+    """The earliest instant a command shows: its period's start, or a budget period's."""
+    if since is None or not config.budgets:
+        return since
+    from agent_usage.budgets import earliest_start
+
+    return min(since, earliest_start(config, now, zone) or since)
 
 
 def _warn_unpriced(paths: AppPaths) -> None:
@@ -226,10 +240,13 @@ def report(
     )
     paths = resolve_paths(db)
     config = _settings(paths)
-    _ingest_unless(no_ingest, paths)
+    since_needed = None if session_id else _first_needed(filters.since, config, now, zone)
+    summary = _ingest_unless(no_ingest, paths, since_needed)
     with store.connect(paths.db_path, read_only=True) as con:
         result = build(con, view, filters, now, breakdown=breakdown, session_id=session_id)
         statuses = _budget_statuses(con, config, now, zone)
+    if summary is not None:
+        result.unread_files, result.complete_from = summary.files_unread, summary.complete_from
     _print_report(result, statuses, "json" if json_output else "csv" if csv_output else "table")
 
 
@@ -262,6 +279,14 @@ def _print_report(result: Report, statuses: list[BudgetStatus], form: str) -> No
     stdout.print(render_report(result, stdout.width))
     if statuses:
         stdout.print(budgets_table(statuses, result.filters.tz, stdout.width))
+    if result.unread_files:
+        from agent_usage.render.format import local_time
+
+        _note(
+            f"{result.unread_files} older session file{'s' if result.unread_files != 1 else ''} not read:"
+            " this period does not need them (the store is complete from"
+            f" {local_time(result.complete_from, result.filters.tz)}; `agent-usage ingest` reads them)"
+        )
 
 
 def _scope(
@@ -320,9 +345,10 @@ def _evaluate_budgets(
             f"{paths.config_file}: no budgets configured",
             hint="add e.g. [budgets] monthly = 300 (see `agent-usage budget --help` and docs/budgets.md)",
         )
-    zone = periods.resolve_zone(tz)
-    _ingest_unless(no_ingest, paths)
-    now = periods.now_utc()
+    from agent_usage.budgets import earliest_start
+
+    zone, now = periods.resolve_zone(tz), periods.now_utc()
+    _ingest_unless(no_ingest, paths, earliest_start(config, now, zone))
     with store.connect(paths.db_path, read_only=True) as con:
         return _budget_statuses(con, config, now, zone), now, zone
 
@@ -478,7 +504,7 @@ def insights(
     )
     paths = resolve_paths(db)
     config = _settings(paths)
-    _ingest_unless(no_ingest, paths)
+    _ingest_unless(no_ingest, paths, filters.since)
     today = periods.from_utc(now, zone).date()
     with store.connect(paths.db_path, read_only=True) as con:
         habits = adoption(con, filters, today)
@@ -522,7 +548,12 @@ def doctor(db: DbOption = None) -> None:
             problem = error
     if reports is None:  # no store yet, or a broken one: the sources without its counts
         reports = sources(None, os.environ)
-    stdout.print(doctor_view(reports, db_path, last_ingest, problem))
+    unread = None
+    if problem is None:
+        from agent_usage.ingest import unread_files
+
+        unread = unread_files(db_path if db_path.exists() else None, os.environ)
+    stdout.print(doctor_view(reports, db_path, last_ingest, problem, unread))
     if problem is not None:
         raise typer.Exit(errors.ExitCode.ERROR)
 

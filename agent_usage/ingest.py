@@ -11,16 +11,25 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 
 from agent_usage import store, tuning
 from agent_usage.ingest_parallel import ProgressCallback, read_all
-from agent_usage.ingest_plan import IngestSummary, SourceFile, changed_files, discover, plan
+from agent_usage.ingest_plan import (
+    IngestSummary,
+    SourceFile,
+    changed_files,
+    discover,
+    needed_since,
+    plan,
+    unread_coverage,
+)
 from agent_usage.ingest_read import GroupResult
 from agent_usage.paths import resolve_paths
 from agent_usage.records import UsageEvent
 
-__all__ = ["IngestSummary", "ProgressCallback", "SourceFile", "discover", "ingest", "plan"]
+__all__ = ["IngestSummary", "ProgressCallback", "SourceFile", "discover", "ingest", "plan", "unread_files"]
 
 
 class _Batch:
@@ -82,8 +91,13 @@ def ingest(
     progress: ProgressCallback | None = None,
     prices_file: Path | None = None,
     only: Collection[str] | None = None,
+    since: datetime | None = None,
 ) -> IngestSummary:
-    """Bring the store up to date with the session files on disk (or with the `only` files)."""
+    """Bring the store up to date with the session files on disk (or with the `only` files).
+
+    With `since` (naive UTC, the start of the period a question asks about), only the files
+    that can hold an event from then on are read; the summary says how many were left.
+    """
     started = time.perf_counter()
     env = os.environ if env is None else env
     summary = IngestSummary()
@@ -93,6 +107,9 @@ def ingest(
     with store.connect(db_path) as con:
         stamps = store.load_file_stamps(con, [path for _, path in found] if only is not None else None)
         changed = changed_files(found, stamps, summary)
+        if since is not None:
+            changed, unread = needed_since(changed, since)
+            summary.files_unread, summary.complete_from = unread_coverage(unread)
         known = store.load_file_records(con, [str(source.path) for source in changed])
         if not changed:  # the common warm run: finish on this connection, no second open
             store.record_ingest(con, prices)
@@ -102,3 +119,15 @@ def ingest(
             store.record_ingest(con, prices)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def unread_files(db_path: Path | None, env: Mapping[str, str]) -> tuple[int, datetime | None]:
+    """(session files new or changed since the store last read them, the instant from which
+    the store is complete), without reading any: what `doctor` reports."""
+    summary = IngestSummary()
+    found = discover(env, problems=summary.problems)
+    stamps: dict[str, tuple[int, int]] = {}
+    if db_path is not None:
+        with store.connect(db_path, read_only=True) as con:
+            stamps = store.load_file_stamps(con)
+    return unread_coverage(changed_files(found, stamps, summary))

@@ -8,6 +8,7 @@ import hashlib
 import os
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from stat import S_ISREG
 from typing import BinaryIO
@@ -20,6 +21,10 @@ from agent_usage.parsers.base import file_kind, open_regular
 
 FINGERPRINT_BYTES = 4096
 """The head of a file that identifies it: a changed head means the file was rewritten."""
+MTIME_MARGIN = timedelta(hours=1)
+"""How far before a period's start a file's mtime may lie and the file still be read: an
+event is written at or after its own time, so only a clock that disagrees with the file
+system's (a network mount) could put one after its file's mtime."""
 
 
 @dataclass(slots=True)
@@ -36,6 +41,10 @@ class IngestSummary:
     bad_lines: int = 0
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    files_unread: int = 0
+    """Changed files left for later: older than the period this ingest was asked for."""
+    complete_from: datetime | None = None
+    """From this instant (naive UTC) on, the store holds every event; None: all of them."""
 
     def merge(self, other: IngestSummary) -> None:
         """Add a worker's counts (files read, events parsed, copies dropped, bad lines, problems)."""
@@ -130,6 +139,28 @@ def changed_files(
             continue
         changed.append(SourceFile(harness, Path(path), stat.st_size, stat.st_mtime_ns))
     return changed
+
+
+def unread_coverage(unread: list[SourceFile]) -> tuple[int, datetime | None]:
+    """(files left unread, the instant from which the store is complete despite them).
+
+    A file holds no event after its mtime (give or take `MTIME_MARGIN`), so the newest
+    unread file bounds what the store may miss.
+    """
+    if not unread:
+        return 0, None
+    newest = max(source.mtime_ns for source in unread)
+    return len(unread), datetime.fromtimestamp(newest / 1e9, UTC).replace(tzinfo=None) + MTIME_MARGIN
+
+
+def needed_since(changed: list[SourceFile], since: datetime) -> tuple[list[SourceFile], list[SourceFile]]:
+    """(files that may hold an event at or after `since` (naive UTC), files that cannot).
+
+    The second list is left unread: still changed, so the next ingest that needs it reads it.
+    """
+    cutoff = int((since - MTIME_MARGIN).replace(tzinfo=UTC).timestamp()) * 1_000_000_000
+    needed = [source for source in changed if source.mtime_ns >= cutoff]
+    return needed, [source for source in changed if source.mtime_ns < cutoff]
 
 
 def plan(changed: list[SourceFile], known: Mapping[str, store.FileRecord]) -> list[SourceFile]:

@@ -43,6 +43,10 @@ class Report:
     burn: blocks_module.BurnRate | None = None
     session: SessionInfo | None = None
     turns: list[Turn] = field(default_factory=list)
+    unread_files: int | None = None
+    """Session files not read into the store yet (None: not checked, as with --no-ingest)."""
+    complete_from: datetime | None = None
+    """The store holds every event from this instant (naive UTC) on; None: every event."""
 
 
 def build(

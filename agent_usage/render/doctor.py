@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from rich.console import Group, RenderableType
@@ -14,9 +15,14 @@ from agent_usage.errors import StoreError
 
 
 def doctor_view(
-    reports: Sequence[SourceReport], db_path: Path, last_ingest: str | None, problem: StoreError | None
+    reports: Sequence[SourceReport],
+    db_path: Path,
+    last_ingest: str | None,
+    problem: StoreError | None,
+    unread: tuple[int, datetime | None] | None = None,
 ) -> RenderableType:
-    """The sources table and one line about the store (what is wrong with it, and the fix)."""
+    """The sources table and one line about the store (what is wrong with it, and the fix),
+    then how many session files it has not read yet (`unread`: count, complete from)."""
     table = Table(title="agent-usage doctor", header_style="bold")
     for column in ("Harness", "Root", "Found", "Files", "Events", "Last event", "Retention"):
         table.add_column(column, overflow="fold")  # a path or a note is never cut
@@ -36,4 +42,17 @@ def doctor_view(
             lines.append(Text(f"hint: {problem.hint}"))
         return Group(table, *lines)
     state = f"last ingest {last_ingest}" if last_ingest else "no ingest yet"
-    return Group(table, Text(f"store: {db_path} ({state})"))
+    lines = [Text(f"store: {db_path} ({state})")]
+    if unread is not None:
+        count, complete_from = unread
+        if count == 0:
+            lines.append(Text("unread: none; every session file is in the store"))
+        else:
+            since = complete_from.strftime("%Y-%m-%d %H:%M UTC") if complete_from else "-"
+            lines.append(
+                Text(
+                    f"unread: {count} session file{'s' if count != 1 else ''} new or changed since the last"
+                    f" read; the store is complete from {since} (`agent-usage ingest` reads them)"
+                )
+            )
+    return Group(table, *lines)

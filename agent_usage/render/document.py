@@ -172,6 +172,10 @@ def report_document(report: Report, budgets: list[BudgetStatus] | None = None) -
         document["turns"] = [_turn(turn) for turn in report.turns]
     if budgets:
         document["budgets"] = [budget_item(status) for status in budgets]
+    document["coverage"] = {
+        "unread_files": report.unread_files,
+        "complete_from": utc_iso(report.complete_from),
+    }
     return document
 
 
