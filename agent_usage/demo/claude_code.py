@@ -64,6 +64,7 @@ def write_session(out: DemoWriter, start: datetime, project: str, turns: int) ->
             out.turn(HARNESS)
             if turn == 1 and rng.random() < 0.3:
                 _subagent(out, path.parent / sid / "subagents", base, ts)
+    out.written_at(path, ts + timedelta(seconds=2))
 
 
 def _subagent(out: DemoWriter, folder: Path, base: dict[str, Any], ts: datetime) -> None:
@@ -95,3 +96,4 @@ def _subagent(out: DemoWriter, folder: Path, base: dict[str, Any], ts: datetime)
             }
             out.line(handle, {**base, **reply})
             out.turn(HARNESS)
+    out.written_at(folder / f"agent-{agent}.jsonl", ts)

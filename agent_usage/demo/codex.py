@@ -54,6 +54,7 @@ def write_session(out: DemoWriter, start: datetime, project: str, turns: int) ->
                 count = {"type": "token_count", "info": info}
                 out.line(handle, {"timestamp": iso(ts), "type": "event_msg", "payload": count})
             out.turn(HARNESS)
+    out.written_at(path, ts)
 
 
 def _usage(values: list[int]) -> dict[str, int]:

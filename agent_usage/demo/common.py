@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -66,6 +67,11 @@ class DemoWriter:
         data = orjson.dumps(obj) + b"\n"
         handle.write(data)
         self.corpus.bytes_written += len(data)
+
+    def written_at(self, path: Path, ts: datetime) -> None:
+        """Give `path` the mtime an agent would have left: the time of its last line (UTC)."""
+        stamp = ts.replace(tzinfo=UTC).timestamp()
+        os.utime(path, (stamp, stamp))
 
     def turn(self, harness: str) -> None:
         """Count one assistant turn written for `harness`."""

@@ -50,3 +50,4 @@ def write_session(out: DemoWriter, start: datetime, project: str, turns: int) ->
             out.line(handle, {**record, "tokens": None})
             out.line(handle, {**record, "tokens": tokens})
             out.turn(HARNESS)
+    out.written_at(path, ts)

@@ -53,10 +53,13 @@ def write_session(out: DemoWriter, start: datetime, project: str, turns: int) ->
             out.line(handle, entry)
             entries.append(entry)
             out.turn(HARNESS)
+    out.written_at(path, ts)
     if rng.random() < 0.2:
         fork = out.uid()
-        with out.open(folder / f"{ts:%Y-%m-%dT%H-%M-%S-000Z}_{fork}.jsonl") as handle:
+        fork_path = folder / f"{ts:%Y-%m-%dT%H-%M-%S-000Z}_{fork}.jsonl"
+        with out.open(fork_path) as handle:
             header = {"type": "session", "version": 3, "id": fork, "timestamp": iso(ts), "cwd": cwd}
             out.line(handle, {**header, "parentSession": str(path)})
             for entry in entries:
                 out.line(handle, entry)
+        out.written_at(fork_path, ts)

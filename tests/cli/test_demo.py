@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -45,3 +45,18 @@ def test_a_fixed_end_day_keeps_the_whole_working_day(tmp_path: Path) -> None:
     latest, days = _turns_per_day(db)
     assert max(days) == date(2026, 11, 23)
     assert latest > datetime(2026, 11, 23, 13, 0)
+
+
+def test_each_demo_file_was_last_written_at_its_last_event(tmp_path: Path) -> None:
+    """As an agent leaves them: a period's report can then skip the files before it."""
+    now = datetime(2026, 11, 23, 12, 0)
+    corpus = generate(tmp_path / "corpus", days=4, sessions_per_day=6, seed=5, now=now)
+    db = tmp_path / "demo.duckdb"
+    ingest(db, env=corpus.env, prices_file=tmp_path / "none.toml")
+    with store.connect(db, read_only=True) as con:
+        last = con.execute("SELECT source_path, max(ts) FROM events GROUP BY 1").fetchall()
+    assert len(last) > corpus.files // 2  # a pi fork holds only copies, so no row comes from it
+    for path, ts in last:
+        written = datetime.fromtimestamp(Path(path).stat().st_mtime, UTC).replace(tzinfo=None)
+        assert ts <= written <= ts + timedelta(seconds=30) and written < now, path
+    assert all(p.stat().st_mtime < now.replace(tzinfo=UTC).timestamp() for p in corpus.root.rglob("*.jsonl"))
