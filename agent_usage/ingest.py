@@ -21,7 +21,6 @@ from agent_usage.ingest_plan import (
     SourceFile,
     changed_files,
     discover,
-    needed_since,
     plan,
     unread_coverage,
 )
@@ -106,11 +105,10 @@ def ingest(
     prices = prices_file if prices_file is not None else resolve_paths().prices_file
     with store.connect(db_path) as con:
         stamps = store.load_file_stamps(con, [path for _, path in found] if only is not None else None)
-        changed = changed_files(found, stamps, summary)
-        if since is not None:
-            changed, unread = needed_since(changed, since)
-            summary.files_unread, summary.complete_from = unread_coverage(unread)
-        known = store.load_file_records(con, [str(source.path) for source in changed])
+        changed, unread = changed_files(found, stamps, summary, since)
+        summary.files_unread, summary.complete_from = unread_coverage(unread)
+        changed.sort(key=lambda source: source.mtime_ns, reverse=True)  # the newest usage lands first
+        known = store.load_file_records(con, [source.name for source in changed])
         if not changed:  # the common warm run: finish on this connection, no second open
             store.record_ingest(con, prices)
     if changed:
@@ -130,4 +128,5 @@ def unread_files(db_path: Path | None, env: Mapping[str, str]) -> tuple[int, dat
     if db_path is not None:
         with store.connect(db_path, read_only=True) as con:
             stamps = store.load_file_stamps(con)
-    return unread_coverage(changed_files(found, stamps, summary))
+    changed, _ = changed_files(found, stamps, summary)
+    return unread_coverage(changed)

@@ -30,7 +30,7 @@ class Writer(Sink, Protocol):
     def flush(self) -> None: ...
 
 
-PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 """Below this much to read, starting worker processes costs more than it saves."""
 GROUP_BYTES = 8 * 1024 * 1024
 """Files are handed to workers in groups of about this many bytes."""

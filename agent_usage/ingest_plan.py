@@ -60,7 +60,8 @@ class SourceFile:
     """A discovered session file and how it must be read this run."""
 
     harness: str
-    path: Path
+    name: str
+    """The path as discovered (a str: most files a period leaves unread never need a Path)."""
     size: int
     mtime_ns: int
     start: int = 0
@@ -68,6 +69,10 @@ class SourceFile:
     replace: bool = False
     bad_lines: int = 0
     """Bad lines counted in the part already read (an appended file keeps adding to them)."""
+
+    @property
+    def path(self) -> Path:
+        return Path(self.name)
 
 
 def discover(
@@ -115,10 +120,21 @@ def fingerprint(handle: BinaryIO, length: int) -> str:
 
 
 def changed_files(
-    found: list[tuple[str, str]], stamps: Mapping[str, tuple[int, int]], summary: IngestSummary
-) -> list[SourceFile]:
-    """Files that are new or whose size or mtime moved; one stat each, nothing opened."""
+    found: list[tuple[str, str]],
+    stamps: Mapping[str, tuple[int, int]],
+    summary: IngestSummary,
+    since: datetime | None = None,
+) -> tuple[list[SourceFile], list[SourceFile]]:
+    """(files that are new or whose size or mtime moved, those of them left unread): one stat
+    each, nothing opened.
+
+    With `since` (naive UTC, the start of the period a question asks about), a changed file
+    last modified more than `MTIME_MARGIN` before it cannot hold an event of the period and
+    is left unread: still changed, so the next ingest that needs it reads it.
+    """
+    cutoff = None if since is None else int((since - MTIME_MARGIN).replace(tzinfo=UTC).timestamp()) * 10**9
     changed: list[SourceFile] = []
+    unread: list[SourceFile] = []
     seen: set[tuple[int, int]] = set()
     for harness, path in found:
         try:
@@ -137,8 +153,9 @@ def changed_files(
         if stamps.get(path) == (stat.st_size, stat.st_mtime_ns):
             summary.files_unchanged += 1
             continue
-        changed.append(SourceFile(harness, Path(path), stat.st_size, stat.st_mtime_ns))
-    return changed
+        source = SourceFile(harness, path, stat.st_size, stat.st_mtime_ns)
+        (unread if cutoff is not None and stat.st_mtime_ns < cutoff else changed).append(source)
+    return changed, unread
 
 
 def unread_coverage(unread: list[SourceFile]) -> tuple[int, datetime | None]:
@@ -153,20 +170,10 @@ def unread_coverage(unread: list[SourceFile]) -> tuple[int, datetime | None]:
     return len(unread), datetime.fromtimestamp(newest / 1e9, UTC).replace(tzinfo=None) + MTIME_MARGIN
 
 
-def needed_since(changed: list[SourceFile], since: datetime) -> tuple[list[SourceFile], list[SourceFile]]:
-    """(files that may hold an event at or after `since` (naive UTC), files that cannot).
-
-    The second list is left unread: still changed, so the next ingest that needs it reads it.
-    """
-    cutoff = int((since - MTIME_MARGIN).replace(tzinfo=UTC).timestamp()) * 1_000_000_000
-    needed = [source for source in changed if source.mtime_ns >= cutoff]
-    return needed, [source for source in changed if source.mtime_ns < cutoff]
-
-
 def plan(changed: list[SourceFile], known: Mapping[str, store.FileRecord]) -> list[SourceFile]:
     """Decide per changed file: append from the stored offset, or re-read whole."""
     for source in changed:
-        record = known.get(str(source.path))
+        record = known.get(source.name)
         if record is None:
             continue
         source.replace = True

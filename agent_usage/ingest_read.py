@@ -86,7 +86,7 @@ def read_file(source: SourceFile, sink: Sink) -> int:
         summary.problems.append(f"{source.path}: cannot read: {error.strerror}")
         return 0
     if source.replace:
-        sink.replace(str(source.path))
+        sink.replace(source.name)
     with handle:
         whole = whole or not parser.appendable(source.path)
         reader = LineReader(handle, 0 if whole else source.start, whole, parser.NEEDLES)
@@ -105,7 +105,7 @@ def read_file(source: SourceFile, sink: Sink) -> int:
     # finishes it changes size and mtime, so an unchanged file is not read again for nothing
     sink.file(
         store.FileRecord(
-            path=str(source.path),
+            path=source.name,
             harness=source.harness,
             size=source.size,
             mtime_ns=source.mtime_ns,
