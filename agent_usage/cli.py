@@ -174,8 +174,16 @@ def _ingest_unless(no_ingest: bool, paths: AppPaths, since: datetime | None = No
     """Bring the store up to date before a read, quietly, unless `--no-ingest` was given.
 
     `since` (naive UTC) is the earliest instant the command shows: files last written before
-    it are left for a later ingest (None: read everything)."""
-    return None if no_ingest else _run_ingest(paths, quiet=True, since=since)
+    it are left for a later ingest (None: read everything). While a live `watch` or TUI keeps
+    the store current (its heartbeat says so), nothing is walked at all."""
+    if no_ingest:
+        return None
+    from agent_usage import heartbeat
+    from agent_usage.ingest_plan import IngestSummary
+
+    if heartbeat.live_keeper(paths.db_path, os.environ) is not None:
+        return IngestSummary()  # the keeper has read every file and follows every change
+    return _run_ingest(paths, quiet=True, since=since)
 
 
 def _first_needed(since: datetime | None, config: Settings, now: datetime, zone: ZoneInfo) -> datetime | None:
@@ -553,7 +561,10 @@ def doctor(db: DbOption = None) -> None:
         from agent_usage.ingest import unread_files
 
         unread = unread_files(db_path if db_path.exists() else None, os.environ)
-    stdout.print(doctor_view(reports, db_path, last_ingest, problem, unread))
+    from agent_usage import heartbeat
+
+    keeper = heartbeat.live_keeper(db_path, os.environ)
+    stdout.print(doctor_view(reports, db_path, last_ingest, problem, unread, keeper))
     if problem is not None:
         raise typer.Exit(errors.ExitCode.ERROR)
 

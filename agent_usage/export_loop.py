@@ -22,7 +22,7 @@ from typing import IO
 
 import orjson
 
-from agent_usage import export_queries, periods, settings, store
+from agent_usage import export_queries, heartbeat, periods, settings, store
 from agent_usage.errors import AgentUsageError, DatabaseBusyError, StoreError
 from agent_usage.exporters import metrics, otlp_json, traces
 from agent_usage.exporters.delivery import Delivery
@@ -334,11 +334,17 @@ def run_forever(exporter: ExportLoop, stop: threading.Event | None = None, debou
         "; ".join(target.describe() for target in exporter.targets.values()) or "nothing (ingest only)",
     )
     next_tick = time.monotonic()
+    keeping = False  # the store is kept current once the first tick has read every file
     try:
         while not stop.is_set():
+            if keeping:
+                try:
+                    heartbeat.beat(exporter.options.db_path, exporter.options.env)
+                except OSError as error:  # reports then walk the files themselves: slower, never wrong
+                    log.warning("heartbeat not written: %s", error)
             wait = next_tick - time.monotonic()
             if wait > 0:
-                wake.wait(wait)
+                wake.wait(min(wait, heartbeat.BEAT_EVERY_S))
                 wake.clear()
             if stop.is_set():
                 break
@@ -348,6 +354,7 @@ def run_forever(exporter: ExportLoop, stop: threading.Event | None = None, debou
                     changed_paths.clear()  # the tick checks every file anyway
                 result = exporter.tick()
                 next_tick = time.monotonic() + (exporter.interval_s if result.ok else exporter.retry_delay())
+                keeping = exporter.options.ingest
             elif changed.is_set():
                 changed.clear()
                 with paths_lock:
@@ -359,6 +366,7 @@ def run_forever(exporter: ExportLoop, stop: threading.Event | None = None, debou
                     log.warning("ingest skipped: %s", error.message)
     finally:
         watcher.stop()
+        heartbeat.stop(exporter.options.db_path)
         exporter.close()
 
 

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from agent_usage.doctor import SourceReport
 from agent_usage.errors import StoreError
+from agent_usage.heartbeat import Heartbeat
 
 
 def doctor_view(
@@ -20,9 +21,11 @@ def doctor_view(
     last_ingest: str | None,
     problem: StoreError | None,
     unread: tuple[int, datetime | None] | None = None,
+    keeper: Heartbeat | None = None,
 ) -> RenderableType:
     """The sources table and one line about the store (what is wrong with it, and the fix),
-    then how many session files it has not read yet (`unread`: count, complete from)."""
+    then how many session files it has not read yet (`unread`: count, complete from) and the
+    live process that keeps it current, if any."""
     table = Table(title="agent-usage doctor", header_style="bold")
     for column in ("Harness", "Root", "Found", "Files", "Events", "Last event", "Retention"):
         table.add_column(column, overflow="fold")  # a path or a note is never cut
@@ -55,4 +58,11 @@ def doctor_view(
                     f" read; the store is complete from {since} (`agent-usage ingest` reads them)"
                 )
             )
+    if keeper is not None:
+        lines.append(
+            Text(
+                f"live: process {keeper.pid} (agent-usage watch or the TUI) keeps the store current;"
+                " reports skip reading the session files"
+            )
+        )
     return Group(table, *lines)

@@ -25,7 +25,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from agent_usage import periods, settings
+from agent_usage import heartbeat, periods, settings
 from agent_usage.budgets import BudgetStatus
 from agent_usage.dashboard import Choices, Overview, load_choices, load_overview, load_report
 from agent_usage.errors import AgentUsageError, ConfigError, StoreError
@@ -205,14 +205,15 @@ class AgentUsageApp(App[None]):
         budgets.display = False
         self._load_settings()
         self._show_filters()
+        if self.db_path.exists() or not self.ingest_on_start:
+            self.reload()  # paint what the store holds at once; the ingest then brings it up to date
         if self.ingest_on_start:
             self.run_ingest()
-        else:
-            self.reload()
 
     def on_unmount(self) -> None:
         if self._watcher is not None:
             self._watcher.stop()
+            heartbeat.stop(self.db_path)
 
     # ingest and live updates
 
@@ -230,14 +231,40 @@ class AgentUsageApp(App[None]):
                     only, self._changed = self._changed, set()
                     if self._full_ingest:
                         only, self._full_ingest = None, False
+                if only is None:  # this week's files first: today's and the week's figures are exact at once
+                    week = ingest(
+                        self.db_path,
+                        env=self.env,
+                        progress=self._progress_from_thread,
+                        since=self._week_start(),
+                    )
+                    self.call_from_thread(self._ingested, week)
                 summary = ingest(self.db_path, env=self.env, progress=self._progress_from_thread, only=only)
                 if self.live and self._watcher is None:
                     self._watcher = self._start_watcher()
+                    self.call_from_thread(self._keep_heartbeat)
                 self.call_from_thread(self._ingested, summary)
                 if not self._ingest_again.is_set():
                     break
         finally:
             self._ingest_lock.release()
+
+    def _week_start(self) -> datetime:
+        """The start of this week (naive UTC), weeks starting on the configured day."""
+        start_of_week = self.settings.start_of_week if self.settings else "monday"
+        today = periods.from_utc(self.now(), self.tz).date()
+        first = periods.week_first_day(today, periods.week_start_index(start_of_week))
+        return periods.to_utc(datetime.combine(first, datetime.min.time()), self.tz)
+
+    def _keep_heartbeat(self) -> None:
+        """From now on the watcher keeps the store current: say so beside the store, so a
+        report can skip its walk of every file (see `agent_usage.heartbeat`)."""
+        self._beat()
+        self.set_interval(heartbeat.BEAT_EVERY_S, self._beat)
+
+    @work(thread=True, group="heartbeat", exit_on_error=False)
+    def _beat(self) -> None:
+        heartbeat.beat(self.db_path, self.env)
 
     def _progress_from_thread(self, done: int, total: int) -> None:
         if total > PROGRESS_MIN_BYTES:

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import trustme
 
+from agent_usage import heartbeat
 from agent_usage.export_loop import ExportLoop, WatchOptions, run_forever
 from agent_usage.exporters.identity import short_hash
 from agent_usage.exporters.otlp_config import CliOverrides
@@ -417,6 +418,10 @@ def test_watch_service_follows_new_turns_and_stops_on_sigterm(
         while len(receiver.spans()) < len(EVENTS) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(receiver.spans()) == len(EVENTS)
+        beat = heartbeat.read(Path(corpus_env["AGENT_USAGE_HOME"]) / "data" / "usage.duckdb")
+        assert (
+            beat is not None and beat.pid == process.pid
+        )  # it keeps the store current: reports may skip the walk
         # the loop holds no store connection between units of work: reports run beside it
         for _ in range(3):
             beside = run_cli("report", "daily", "--json", "--no-ingest", env=corpus_env)
@@ -443,3 +448,4 @@ def test_watch_service_follows_new_turns_and_stops_on_sigterm(
         _, stderr = process.communicate(timeout=20)
     assert process.returncode == 0, stderr
     assert "watching 4 folders" in stderr
+    assert heartbeat.read(Path(corpus_env["AGENT_USAGE_HOME"]) / "data" / "usage.duckdb") is None

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from rich.console import Console
 from textual.command import CommandList
 from textual.widgets import DataTable, Static
 
+from agent_usage import heartbeat
 from agent_usage.ingest import ingest
 from agent_usage.tui.app import AgentUsageApp
 from agent_usage.tui.screens import FilterScreen, HelpScreen, SessionScreen
@@ -236,6 +238,31 @@ async def test_a_new_turn_appears_while_the_app_runs(app_factory) -> None:  # ty
         # C3's copy (2000 in, 1000 out at $3/$15 per M = $0.021) now counts today
         assert card(app, "today").startswith("$0.08")
         assert app.ingest_count >= 2
+        beat = heartbeat.read(app.db_path)  # it keeps the store current: reports may skip their walk
+        assert beat is not None and beat.pid == os.getpid()
+    assert heartbeat.read(app.db_path) is None  # gone with the app
+
+
+async def test_a_full_ingest_reads_this_weeks_files_first(
+    app_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Today's and this week's cards are exact after the first, short pass; then the rest."""
+    from agent_usage.tui import app as app_module
+
+    passes: list[datetime | None] = []
+    real_ingest = app_module.ingest
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        passes.append(kwargs.get("since"))
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(app_module, "ingest", recording)
+    app = app_factory()
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(app, pilot)
+        assert passes == [datetime(2026, 11, 16), None]  # Monday 2026-11-16 starts the week of "now"
+        assert app.last_ingest is not None and app.last_ingest.files_unread == 0
+        assert card(app, "today").startswith("$0.06")
 
 
 def test_overview_snapshot(app_factory, snap_compare) -> None:  # type: ignore[no-untyped-def]
@@ -280,14 +307,15 @@ def gated_ingest(
 
     start, resume, real_ingest = threading.Event(), threading.Event(), app_module.ingest
 
-    def held(db, env, progress, only):  # type: ignore[no-untyped-def]
+    def held(db, env, progress=None, only=None, since=None):  # type: ignore[no-untyped-def]
         def report(done: int, total: int) -> None:
-            progress(done, total)
+            if progress is not None:
+                progress(done, total)
             if hold_after_bytes is not None and done >= hold_after_bytes:
                 resume.wait(30)
 
         start.wait(30)
-        return real_ingest(db, env=env, progress=report, only=only)
+        return real_ingest(db, env=env, progress=report, only=only, since=since)
 
     monkeypatch.setattr(app_module, "ingest", held)
     return start, resume
@@ -313,7 +341,8 @@ async def test_stored_data_shows_before_the_startup_ingest_finishes(  # type: ig
         assert shown.startswith("$0.23 + 1 unpriced model") and app.ingest_count == 0
         start.set()
         await settle(app, pilot)
-        assert app.ingest_count == 1 and card(app, "all").startswith("$0.23 + 1 unpriced model")
+        # two passes: this week's files, then the rest (here every file is new, so the first reads all)
+        assert app.ingest_count == 2 and card(app, "all").startswith("$0.23 + 1 unpriced model")
 
 
 async def test_a_long_first_ingest_fills_the_views_as_batches_land(  # type: ignore[no-untyped-def]
@@ -333,12 +362,12 @@ async def test_a_long_first_ingest_fills_the_views_as_batches_land(  # type: ign
         assert empty == "-\n0 tokens"
         start.set()  # the empty store is on screen; only a reload during the ingest can change it
         partial = await wait_for_card(app, pilot, "all", lambda text: text != empty)
-        # the Claude files only, so far, and already priced
+        # the files read so far, and already priced
         assert app.ingest_count == 0 and partial.startswith("$")
         assert not partial.startswith(("$0.00", "$0.23"))
         resume.set()
         await settle(app, pilot)
-        assert app.ingest_count == 1 and card(app, "all").startswith("$0.23 + 1 unpriced model")
+        assert app.ingest_count == 2 and card(app, "all").startswith("$0.23 + 1 unpriced model")
 
 
 async def test_a_large_ingest_in_the_app_uses_worker_processes(  # type: ignore[no-untyped-def]
@@ -355,15 +384,21 @@ async def test_a_large_ingest_in_the_app_uses_worker_processes(  # type: ignore[
     monkeypatch.setattr(ingest_parallel, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(ingest_parallel, "GROUP_BYTES", 1024)
     monkeypatch.setenv("AGENT_USAGE_WORKERS", "2")
+    from agent_usage.tui import app as app_module
+
+    summaries, real_ingest = [], app_module.ingest
+    monkeypatch.setattr(
+        app_module, "ingest", lambda *a, **k: summaries.append(real_ingest(*a, **k)) or summaries[-1]
+    )
     app = app_factory()
     async with app.run_test(size=(110, 36)) as pilot:
         for _ in range(300):  # spawning two interpreters takes a while on a busy machine
             await pilot.pause(0.1)
-            if app.ingest_count:
+            if app.ingest_count == 2:
                 break
         await settle(app, pilot)
-        assert app.ingest_count == 1 and app.last_ingest is not None
-        assert not any("parallel parsing stopped" in p for p in app.last_ingest.problems)
+        assert app.ingest_count == 2 and sum(summary.files_read for summary in summaries) > 0
+        assert not any("parallel parsing stopped" in p for summary in summaries for p in summary.problems)
         assert card(app, "all").startswith("$0.23 + 1 unpriced model")
 
 

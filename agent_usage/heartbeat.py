@@ -1,0 +1,106 @@
+"""The heartbeat of a live store keeper, so a report can skip the walk of every session file.
+
+A `watch` or a TUI that follows the agents' folders has read every file once and then ingests
+each change its watcher reports. While it runs it writes a small file beside the store: its
+pid, host, the roots it watches and the time. A report trusts the store as current only
+while that file is fresh, its process is alive on this host, and it watches the same roots
+the report would walk; anything else (no keeper, a crash, a stale or foreign heartbeat)
+falls back to the walk. The keeper may trail a file change by its debounce (about 2 s).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from agent_usage.parsers import PARSERS
+
+BEAT_EVERY_S = 20.0
+"""How often a keeper rewrites its heartbeat, also when nothing changes."""
+STALE_AFTER_S = 60.0
+"""A heartbeat older than this no longer counts (its keeper hangs, or was killed -9)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """What a keeper says of itself."""
+
+    pid: int
+    host: str
+    roots: tuple[str, ...]
+    time: float
+    """Seconds since the epoch when it was written."""
+
+
+def heartbeat_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".heartbeat")
+
+
+def watched_roots(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The harness roots that exist for `env`, resolved: what a keeper watches, and what a
+    report would walk."""
+    found = {
+        str(root.resolve()) for parser in PARSERS.values() for root in parser.roots(env) if root.is_dir()
+    }
+    return tuple(sorted(found))
+
+
+def beat(db_path: Path, env: Mapping[str, str]) -> None:
+    """Write (or refresh) this process's heartbeat for `db_path`, atomically."""
+    beat_now = Heartbeat(os.getpid(), socket.gethostname(), watched_roots(env), time.time())
+    target = heartbeat_path(db_path)
+    handle, name = tempfile.mkstemp(prefix=target.name + ".", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(orjson.dumps(beat_now))
+        os.replace(name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+
+
+def stop(db_path: Path) -> None:
+    """Remove this process's heartbeat (one written by another keeper is left alone)."""
+    found = read(db_path)
+    if found is not None and found.pid == os.getpid() and found.host == socket.gethostname():
+        with contextlib.suppress(OSError):
+            heartbeat_path(db_path).unlink()
+
+
+def read(db_path: Path) -> Heartbeat | None:
+    """The heartbeat beside `db_path`, or None when there is none or it cannot be read."""
+    try:
+        data = orjson.loads(heartbeat_path(db_path).read_bytes())
+        return Heartbeat(int(data["pid"]), str(data["host"]), tuple(data["roots"]), float(data["time"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but another user's: the store is private, so not a keeper of it
+        return False
+    return True
+
+
+def live_keeper(db_path: Path, env: Mapping[str, str], now: float | None = None) -> Heartbeat | None:
+    """The keeper that keeps `db_path` current for the roots of `env`, if one is alive."""
+    found = read(db_path)
+    if found is None:
+        return None
+    age = (time.time() if now is None else now) - found.time
+    if not 0 <= age <= STALE_AFTER_S or found.host != socket.gethostname() or not _alive(found.pid):
+        return None
+    return found if found.roots == watched_roots(env) else None
