@@ -54,6 +54,8 @@ RANGE_CYCLE = ("today", "7d", "30d", "3m", "all")
 TOKEN_HEADERS = ("Input", "Output", "Cache write", "Cache read", "Total", "Cost")
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 """Only an ingest reading this much shows a progress bar (a first run, a big rewrite)."""
+PROGRESS_EVERY_S = 0.25
+"""How often the ingest thread updates the progress bar."""
 PARTIAL_RELOAD_S = 3.0
 """During such an ingest the views re-read the store this often, so they fill as batches land."""
 
@@ -163,6 +165,7 @@ class AgentUsageApp(App[None]):
         self._changed: set[str] = set()
         self._full_ingest = True  # the first run (and `r`) checks every file; the watcher's only its own
         self._last_partial_reload = time.monotonic()
+        self._last_progress = 0.0
         self.settings: Settings | None = None
 
     def now(self) -> datetime:
@@ -267,7 +270,11 @@ class AgentUsageApp(App[None]):
         heartbeat.beat(self.db_path, self.env)
 
     def _progress_from_thread(self, done: int, total: int) -> None:
-        if total > PROGRESS_MIN_BYTES:
+        """Progress from the ingest thread, at most every `PROGRESS_EVERY_S`: each call waits
+        for the UI thread, and one per file made a read of 555 files take 7.5 s instead of 2."""
+        now = time.monotonic()
+        if total > PROGRESS_MIN_BYTES and (done >= total or now - self._last_progress >= PROGRESS_EVERY_S):
+            self._last_progress = now
             self.call_from_thread(self._show_progress, done, total)
 
     def _show_progress(self, done: int, total: int) -> None:

@@ -8,6 +8,7 @@ one from `--corpus` (made by an earlier run). It then runs the real CLI in child
 and prints, each with the child's own peak RSS (os.wait4):
 - the first answer for the last 7 days on a history never read (`report daily --last 7d`
   into an empty store), and how many files it left unread;
+- the TUI on a history never read: until this week's card shows, and until the full read;
 - cold ingest into an empty store;
 - `report daily --json` on the unchanged history (the incremental check of every file
   included), the same report with `--no-ingest`, and with a live `watch` keeping the store
@@ -190,6 +191,33 @@ def with_live_keeper(env: dict[str, str], db: Path) -> dict[str, object]:
         keeper.wait(timeout=60)
 
 
+def tui_first_figures(env: dict[str, str], db: Path) -> dict[str, object]:
+    """The TUI on a history never read (headless, 120x40): seconds until this week's card
+    shows the week's spend (the short first pass has landed and the overview reloaded), and
+    until the full read is done."""
+    import asyncio
+
+    from agent_usage.tui.app import AgentUsageApp
+    from agent_usage.tui.widgets import Card
+
+    async def measure() -> dict[str, object]:
+        app = AgentUsageApp(db, env={**os.environ, **env}, tz="UTC", live=False)
+        started = time.perf_counter()
+        figures: dict[str, object] = {}
+        async with app.run_test(size=(120, 40)) as pilot:
+            while time.perf_counter() - started < 600:
+                await pilot.pause(0.02)
+                week = str(app.query_one("#card-week", Card).render())
+                if "tui_week_card_s" not in figures and week.startswith("$"):
+                    figures["tui_week_card_s"] = round(time.perf_counter() - started, 2)
+                if app.ingest_count >= 2:
+                    figures["tui_full_read_s"] = round(time.perf_counter() - started, 2)
+                    break
+        return figures
+
+    return asyncio.run(measure())
+
+
 def first_answer(env: dict[str, str], base: Path, runs: int) -> dict[str, object]:
     """`report daily --last 7d --json` on a history never read (a fresh store each run): it
     reads only the files the week can need. Then what it left unread."""
@@ -251,6 +279,7 @@ def main() -> None:
     db = str(base / "bench.duckdb")
 
     figures.update(first_answer(env, base, max(args.cold_runs, 1)))
+    figures.update(tui_first_figures(env, base / "tui.duckdb"))
     colds = []
     for run in range(max(args.cold_runs, 1)):
         if run:
