@@ -7,6 +7,7 @@ sees the agents' folders change.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -267,7 +268,10 @@ class AgentUsageApp(App[None]):
 
     @work(thread=True, group="heartbeat", exit_on_error=False)
     def _beat(self) -> None:
-        heartbeat.beat(self.db_path, self.env)
+        with contextlib.suppress(
+            OSError
+        ):  # unwritten, reports walk the files themselves: slower, never wrong
+            heartbeat.beat(self.db_path, self.env)
 
     def _progress_from_thread(self, done: int, total: int) -> None:
         """Progress from the ingest thread, at most every `PROGRESS_EVERY_S`: each call waits
