@@ -373,7 +373,7 @@ async def test_a_long_first_ingest_fills_the_views_as_batches_land(  # type: ign
 async def test_a_large_ingest_in_the_app_uses_worker_processes(  # type: ignore[no-untyped-def]
     app_factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Above 64 MB ingest spawns parsers; under Textual stderr is a capture without a file
+    """Above PARALLEL_MIN_BYTES ingest spawns parsers; under Textual stderr is a capture without a file
     descriptor, which multiprocessing must not be handed (it failed: 'bad value(s) in
     fds_to_keep', and a big history never loaded in the TUI)."""
     from multiprocessing import resource_tracker
