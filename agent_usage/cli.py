@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from agent_usage import errors
 from agent_usage.paths import AppPaths, resolve_paths
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from duckdb import DuckDBPyConnection
+    from rich.console import Console
 
     from agent_usage.budgets import BudgetStatus
     from agent_usage.export_loop import ExportLoop
@@ -48,13 +48,31 @@ def make_consoles() -> tuple[Console, Console]:
     Markup is off: every string printed is data (a project named [wip], a path); styles come
     as Text. Piped output without COLUMNS is 120 wide.
     """
+    from rich.console import Console
+
     width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
     return Console(soft_wrap=False, markup=False, width=width), Console(
         stderr=True, soft_wrap=True, markup=False
     )
 
 
-stdout, stderr = make_consoles()
+_consoles: tuple[Console, Console] | None = None
+"""Made on first use: `report --json` and `--csv` never import rich.console (40 ms)."""
+
+
+def stdout_console() -> Console:
+    """The data console (stdout)."""
+    global _consoles
+    _consoles = _consoles or make_consoles()
+    return _consoles[0]
+
+
+def stderr_console() -> Console:
+    """The progress, warning and error console (stderr)."""
+    global _consoles
+    _consoles = _consoles or make_consoles()
+    return _consoles[1]
+
 
 MAX_WARNINGS = 20
 """Ingest warnings printed in full; the rest are counted."""
@@ -77,7 +95,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="One JSON document on s
 def _note(text: str) -> None:
     """One line of progress or warning on stderr, printed as it is (the console reads no
     markup; no highlighting of numbers and paths either)."""
-    stderr.print(text, highlight=False)
+    stderr_console().print(text, highlight=False)
 
 
 def _run_ingest(
@@ -89,13 +107,13 @@ def _run_ingest(
 
     from agent_usage.ingest import ingest
 
-    show = stderr.is_terminal and not quiet
+    show = stderr_console().is_terminal and not quiet
     with Progress(
         TextColumn("ingesting"),
         BarColumn(),
         DownloadColumn(),
         TimeRemainingColumn(),
-        console=stderr,
+        console=stderr_console(),
         transient=True,
         disable=not show,
     ) as progress:
@@ -108,14 +126,14 @@ def _run_ingest(
 
 
 def _print_summary(summary: IngestSummary) -> None:
-    stderr.print(
+    stderr_console().print(
         f"{summary.files_read} files read ({summary.files_unchanged} unchanged of {summary.files_found}), "
         f"{summary.events_new} new events, {summary.duplicates} duplicates skipped, "
         f"{summary.bad_lines} bad lines skipped in {summary.seconds:.2f} s",
         highlight=False,
     )
     for problem in summary.problems[:MAX_WARNINGS]:
-        stderr.print(f"warning: {problem}", highlight=False, markup=False)
+        stderr_console().print(f"warning: {problem}", highlight=False, markup=False)
     more = len(summary.problems) - MAX_WARNINGS
     if more > 0:
         _note(f"warning: {more} more warning{'' if more == 1 else 's'} not shown")
@@ -129,7 +147,7 @@ def default(ctx: typer.Context, db: DbOption = None) -> None:
     if sys.stdin.isatty() and sys.stdout.isatty():
         tui(db=db, tz=None, no_watch=False, no_ingest=False)
         return
-    stdout.print(ctx.get_help(), markup=False, highlight=False)
+    stdout_console().print(ctx.get_help(), markup=False, highlight=False)
     raise typer.Exit(errors.ExitCode.USAGE)
 
 
@@ -203,7 +221,7 @@ def _warn_unpriced(paths: AppPaths) -> None:
         rows = unpriced_models(con)
     if rows:
         listed = ", ".join(f"{model} ({n} events)" for model, n in rows)
-        stderr.print(
+        stderr_console().print(
             f"unpriced models: {listed}; add rates in {paths.prices_file}",
             highlight=False,
             markup=False,
@@ -284,9 +302,9 @@ def _print_report(result: Report, statuses: list[BudgetStatus], form: str) -> No
         return
     from agent_usage.render.tables import budgets_table, render_report
 
-    stdout.print(render_report(result, stdout.width))
+    stdout_console().print(render_report(result, stdout_console().width))
     if statuses:
-        stdout.print(budgets_table(statuses, result.filters.tz, stdout.width))
+        stdout_console().print(budgets_table(statuses, result.filters.tz, stdout_console().width))
     if result.unread_files:
         from agent_usage.render.format import local_time
 
@@ -382,7 +400,7 @@ def budget(
         return
     from agent_usage.render.tables import budgets_table
 
-    stdout.print(budgets_table(statuses, zone, stdout.width))
+    stdout_console().print(budgets_table(statuses, zone, stdout_console().width))
 
 
 @budget_app.command("check")
@@ -400,13 +418,13 @@ def budget_check(
     if not quiet:
         for status in statuses:
             if status.status != "ok":
-                stderr.print(
+                stderr_console().print(
                     f"{status.status}: {status.budget.name} budget at {money(status.spend_usd)} of"
                     f" {money(status.budget.limit_usd)} ({status.share:.0%})",
                     highlight=False,
                 )
         if all(status.status == "ok" for status in statuses):
-            stderr.print(
+            stderr_console().print(
                 f"ok: {len(statuses)} budget{'s' if len(statuses) != 1 else ''} within limits",
                 highlight=False,
             )
@@ -436,16 +454,16 @@ def import_usage(
     paths = resolve_paths(db)
     summary = import_file(paths.db_path, file, format_name, provider, paths.prices_file)
     if not summary.rows:
-        stderr.print(f"{file}: no usage rows; nothing imported", highlight=False)
+        stderr_console().print(f"{file}: no usage rows; nothing imported", highlight=False)
         return
-    stderr.print(
+    stderr_console().print(
         f"{file}: {summary.rows} row{'' if summary.rows == 1 else 's'} read as {summary.format}"
         f" (harness {summary.harness}): "
         f"{summary.new_events} new, {summary.duplicates} already stored, {summary.skipped} skipped",
         highlight=False,
     )
     for problem in summary.problems:
-        stderr.print(f"warning: {problem}", highlight=False, markup=False)
+        stderr_console().print(f"warning: {problem}", highlight=False, markup=False)
     _warn_unpriced(paths)
 
 
@@ -518,7 +536,7 @@ def insights(
         habits = adoption(con, filters, today)
         providers = concentration(con, filters, config.concentration_warn_share)
     if providers.warning and providers.top is not None:
-        stderr.print(
+        stderr_console().print(
             f"warning: {providers.top.provider} holds {providers.top.share:.0%} of spend"
             f" (warn_share {providers.warn_share:.0%}, HHI {providers.hhi:,.0f})",
             highlight=False,
@@ -532,7 +550,7 @@ def insights(
         return
     from agent_usage.render.insights import render_insights
 
-    stdout.print(render_insights(habits, providers))
+    stdout_console().print(render_insights(habits, providers))
 
 
 @app.command()
@@ -564,7 +582,7 @@ def doctor(db: DbOption = None) -> None:
     from agent_usage import heartbeat
 
     keeper = heartbeat.live_keeper(db_path, os.environ)
-    stdout.print(doctor_view(reports, db_path, last_ingest, problem, unread, keeper))
+    stdout_console().print(doctor_view(reports, db_path, last_ingest, problem, unread, keeper))
     if problem is not None:
         raise typer.Exit(errors.ExitCode.ERROR)
 
@@ -701,7 +719,7 @@ def demo(
 
     root = out or Path(tempfile.mkdtemp(prefix="agent-usage-demo-"))
     corpus = generate(root, days=days, seed=seed)
-    stderr.print(
+    stderr_console().print(
         f"demo history: {corpus.files} files, {corpus.bytes_written / 1e6:.1f} MB in {root}", highlight=False
     )
     paths = replace(resolve_paths(), db_path=root / "demo.duckdb")
@@ -715,8 +733,10 @@ def demo(
     filters = Filters(tz=periods.resolve_zone())
     with store.connect(db_path, read_only=True) as con:
         for view in ("daily", "model", "harness"):
-            stdout.print(render_report(build(con, view, filters, periods.now_utc()), stdout.width))
-    stderr.print(
+            stdout_console().print(
+                render_report(build(con, view, filters, periods.now_utc()), stdout_console().width)
+            )
+    stderr_console().print(
         f"try: agent-usage tui --db {db_path} --no-ingest\n"
         f" or: agent-usage report project --db {db_path} --no-ingest",
         highlight=False,
@@ -763,9 +783,9 @@ def _main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except errors.AgentUsageError as error:
-        stderr.print(f"error: {error.message}", highlight=False, markup=False)
+        stderr_console().print(f"error: {error.message}", highlight=False, markup=False)
         if error.hint:
-            stderr.print(f"hint: {error.hint}", highlight=False, markup=False)
+            stderr_console().print(f"hint: {error.hint}", highlight=False, markup=False)
         sys.exit(error.exit_code)
     except BrokenPipeError:
         sys.exit(errors.ExitCode.OK)

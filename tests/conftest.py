@@ -138,7 +138,7 @@ def invoke_cli(
     """
     from agent_usage import cli
 
-    saved_env, saved_argv, saved_consoles = dict(os.environ), sys.argv, (cli.stdout, cli.stderr)
+    saved_env, saved_argv, saved_consoles = dict(os.environ), sys.argv, cli._consoles
     out, err = io.StringIO(), io.StringIO()
     environment = _cli_environment(env, columns)
     os.environ.clear()
@@ -147,7 +147,7 @@ def invoke_cli(
     sys.argv = ["agent-usage", *args]
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            cli.stdout, cli.stderr = cli.make_consoles()
+            cli._consoles = cli.make_consoles()  # for this run's COLUMNS and captured streams
             try:
                 cli._main()
                 code = 0
@@ -158,7 +158,7 @@ def invoke_cli(
         os.environ.update(saved_env)
         time.tzset()
         sys.argv = saved_argv
-        cli.stdout, cli.stderr = saved_consoles
+        cli._consoles = saved_consoles
     return subprocess.CompletedProcess(["agent-usage", *args], code, out.getvalue(), err.getvalue())
 
 

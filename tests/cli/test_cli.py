@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -155,3 +156,19 @@ def test_a_duckdb_file_that_is_no_store_is_named_and_left_untouched(tmp_path: Pa
     assert "Traceback" not in result.stderr
     with duckdb.connect(str(foreign), read_only=True) as con:
         assert con.execute("SELECT table_name FROM duckdb_tables()").fetchall() == [("sales",)]
+
+
+def test_a_json_report_loads_no_module_it_does_not_use(tmp_path: Path) -> None:
+    """`report --json` is what scripts and status bars call often: no TUI, no exporter, and
+    no rich console (it prints JSON)."""
+    env = {**os.environ, "AGENT_USAGE_HOME": str(tmp_path / "au"), "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "agent_usage", "report", "daily", "--json", "--no-ingest",
+         "--db", str(tmp_path / "empty.duckdb")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+    assert json.loads(result.stdout)["totals"]["events"] == 0
+    assert not {name for name in loaded if name.split(".")[0] in ("textual", "opentelemetry", "grpc")}
+    assert "rich.console" not in loaded
