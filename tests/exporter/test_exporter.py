@@ -418,7 +418,11 @@ def test_watch_service_follows_new_turns_and_stops_on_sigterm(
         while len(receiver.spans()) < len(EVENTS) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(receiver.spans()) == len(EVENTS)
-        beat = heartbeat.read(Path(corpus_env["AGENT_USAGE_HOME"]) / "data" / "usage.duckdb")
+        store_path = Path(corpus_env["AGENT_USAGE_HOME"]) / "data" / "usage.duckdb"
+        beat_deadline = time.monotonic() + 20  # written once the first tick has returned
+        while heartbeat.read(store_path) is None and time.monotonic() < beat_deadline:
+            time.sleep(0.1)
+        beat = heartbeat.read(store_path)
         assert (
             beat is not None and beat.pid == process.pid
         )  # it keeps the store current: reports may skip the walk
