@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent_usage import budgets, periods, queries, store
+from agent_usage import budgets, queries, store
 from agent_usage.queries import Filters, UsageRow
 from agent_usage.reports import Report, build
 from agent_usage.settings import Settings
@@ -51,22 +51,18 @@ def load_overview(db: Path, selected: Filters, now: datetime, settings: Settings
     filters: they are global)."""
     zone = selected.tz
     unbounded = replace(selected, since=None, until=None)
-    today = periods.from_utc(now, zone).date()
     start_of_week = settings.start_of_week if settings else "monday"
-    week_start = periods.week_first_day(today, periods.week_start_index(start_of_week))
 
-    def since(day: datetime | None) -> Filters:
-        return replace(unbounded, since=day)
-
-    def midnight(day: object) -> datetime:
-        return periods.to_utc(datetime.fromisoformat(str(day)), zone)
+    def current(period: str) -> Filters:
+        """Everything since the start of the calendar day, week or month that holds `now`."""
+        return replace(unbounded, since=budgets.period_bounds(period, now, zone, start_of_week)[0])
 
     with store.connect(db) as con:
         daily = queries.usage_rows(con, "day", selected)
         return Overview(
-            today=queries.totals(con, since(midnight(today))),
-            week=queries.totals(con, since(midnight(week_start))),
-            month=queries.totals(con, since(midnight(today.replace(day=1)))),
+            today=queries.totals(con, current("daily")),
+            week=queries.totals(con, current("weekly")),
+            month=queries.totals(con, current("monthly")),
             all_time=queries.totals(con, unbounded),
             selected=queries.totals(con, selected),
             active_days=len(daily),

@@ -13,25 +13,16 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from agent_usage.parsers import PARSERS
+from agent_usage.parsers import harness_roots
 
 log = logging.getLogger(__name__)
 SESSION_SUFFIXES = (".jsonl", ".json", ".zst")
-
-
-def harness_roots(env: Mapping[str, str]) -> list[Path]:
-    """Every existing root folder of every harness, without nested duplicates."""
-    roots = sorted(
-        {root.resolve() for parser in PARSERS.values() for root in parser.roots(env) if root.is_dir()}
-    )
-    return [root for root in roots if not any(other in root.parents for other in roots)]
 
 
 class _Debounced(FileSystemEventHandler):

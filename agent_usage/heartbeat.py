@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from agent_usage.parsers import PARSERS
+from agent_usage.parsers import harness_roots
 
 BEAT_EVERY_S = 20.0
 """How often a keeper rewrites its heartbeat, also when nothing changes."""
@@ -45,12 +45,8 @@ def heartbeat_path(db_path: Path) -> Path:
 
 
 def watched_roots(env: Mapping[str, str]) -> tuple[str, ...]:
-    """The harness roots that exist for `env`, resolved: what a keeper watches, and what a
-    report would walk."""
-    found = {
-        str(root.resolve()) for parser in PARSERS.values() for root in parser.roots(env) if root.is_dir()
-    }
-    return tuple(sorted(found))
+    """The harness roots that exist for `env`: what a keeper watches, and what a report would walk."""
+    return tuple(str(root) for root in harness_roots(env))
 
 
 def beat(db_path: Path, env: Mapping[str, str]) -> None:

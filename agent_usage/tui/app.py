@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static, Tabb
 from textual.worker import Worker, WorkerState
 
 from agent_usage import heartbeat, periods, settings
-from agent_usage.budgets import BudgetStatus
+from agent_usage.budgets import BudgetStatus, period_bounds
 from agent_usage.dashboard import Choices, Overview, load_choices, load_overview, load_report
 from agent_usage.errors import AgentUsageError, ConfigError, StoreError
 from agent_usage.folder_watcher import FolderWatcher
@@ -256,9 +256,7 @@ class AgentUsageApp(App[None]):
     def _week_start(self) -> datetime:
         """The start of this week (naive UTC), weeks starting on the configured day."""
         start_of_week = self.settings.start_of_week if self.settings else "monday"
-        today = periods.from_utc(self.now(), self.tz).date()
-        first = periods.week_first_day(today, periods.week_start_index(start_of_week))
-        return periods.to_utc(datetime.combine(first, datetime.min.time()), self.tz)
+        return period_bounds("weekly", self.now(), self.tz, start_of_week)[0]
 
     def _keep_heartbeat(self) -> None:
         """From now on the watcher keeps the store current: say so beside the store, so a
@@ -268,9 +266,8 @@ class AgentUsageApp(App[None]):
 
     @work(thread=True, group="heartbeat", exit_on_error=False)
     def _beat(self) -> None:
-        with contextlib.suppress(
-            OSError
-        ):  # unwritten, reports walk the files themselves: slower, never wrong
+        # a heartbeat left unwritten only means reports walk the files themselves: slower, never wrong
+        with contextlib.suppress(OSError):
             heartbeat.beat(self.db_path, self.env)
 
     def _progress_from_thread(self, done: int, total: int) -> None:
