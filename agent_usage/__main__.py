@@ -6,6 +6,7 @@ and exit 130, not a traceback from inside an import.
 
 import importlib
 import signal
+import sys
 
 from agent_usage.errors import exit_interrupted
 
@@ -28,7 +29,12 @@ def _import_held(*names: str) -> None:
 
 
 def run() -> None:
-    """Import the CLI and run it."""
+    """Import the CLI and run it; `statusline` (not its --help) runs without the CLI."""
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["statusline"] and not {"-h", "--help"} & set(arguments):
+        from agent_usage.statusline import main as statusline
+
+        sys.exit(statusline(arguments[1:]))
     try:
         _import_held("duckdb", "agent_usage.cli")
         from agent_usage.cli import main

@@ -4,6 +4,7 @@ Follows the heuristic users know from ccusage: events sorted by time; a block st
 first event floored to the UTC hour and lasts 5 hours; an event more than 5 hours after the
 block start or after the previous event closes the block. A silence longer than 5 hours shows
 as a gap. The real Anthropic window starts at the first request, so this is an estimate.
+The length is 5 hours unless a caller asks for another (`--session-length`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 BLOCK = timedelta(hours=5)
+
+
+@dataclass(slots=True)
+class ModelShare:
+    """One model's part of a block (`--breakdown`)."""
+
+    events: int = 0
+    total_tokens: int = 0
+    cost_usd: float | None = None
 
 
 @dataclass(slots=True)
@@ -29,6 +39,7 @@ class Block:
     unpriced_events: int = 0
     unpriced_models: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    per_model: dict[str, ModelShare] = field(default_factory=dict)
     is_gap: bool = False
     is_active: bool = False
 
@@ -45,6 +56,11 @@ class Block:
             self.cost_usd = (self.cost_usd or 0.0) + cost
         if model not in self.models:
             self.models.append(model)
+        share = self.per_model.setdefault(model, ModelShare())
+        share.events += 1
+        share.total_tokens += tokens
+        if cost is not None:
+            share.cost_usd = (share.cost_usd or 0.0) + cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,24 +74,42 @@ class BurnRate:
     projected_cost_usd: float | None
 
 
-def build_blocks(timeline: Iterable[tuple[datetime, int, float | None, str]], now: datetime) -> list[Block]:
-    """Blocks and gaps in time order from (ts, tokens, cost, model) rows sorted by ts."""
+def build_blocks(
+    timeline: Iterable[tuple[datetime, int, float | None, str]], now: datetime, length: timedelta = BLOCK
+) -> list[Block]:
+    """Blocks and gaps in time order from (ts, tokens, cost, model) rows sorted by ts.
+
+    Blocks chain: each starts where the last one closed, so computing them from a later
+    event gives the same blocks only from an event that follows a silence longer than
+    `length` (`queries.block_chain_start` finds the latest one).
+    """
     blocks: list[Block] = []
     current: Block | None = None
     for ts, tokens, cost, model in timeline:
         last = current.last_ts if current is not None else None
-        if current is not None and last is not None and (ts - current.start > BLOCK or ts - last > BLOCK):
-            if ts - last > BLOCK:
-                blocks.append(Block(start=last + BLOCK, end=ts, is_gap=True))
+        if current is not None and last is not None and (ts - current.start > length or ts - last > length):
+            if ts - last > length:
+                blocks.append(Block(start=last + length, end=ts, is_gap=True))
             current = None
         if current is None:
             start = ts.replace(minute=0, second=0, microsecond=0)
-            current = Block(start=start, end=start + BLOCK)
+            current = Block(start=start, end=start + length)
             blocks.append(current)
         current.add(ts, tokens, cost, model)
     if current is not None and current.last_ts is not None:
-        current.is_active = now < current.end and now - current.last_ts < BLOCK
+        current.is_active = now < current.end and now - current.last_ts < length
     return blocks
+
+
+def token_limit(blocks: Iterable[Block], limit: str | None) -> int | None:
+    """The token limit `--token-limit` names: a number, or `max`, the most tokens any ended
+    block used (None when there is no such block or no limit was asked for)."""
+    if limit is None:
+        return None
+    if limit == "max":
+        used = [b.total_tokens for b in blocks if not b.is_gap and not b.is_active]
+        return max(used) if used else None
+    return int(limit)
 
 
 def burn_rate(block: Block, now: datetime) -> BurnRate | None:

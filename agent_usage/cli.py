@@ -351,6 +351,33 @@ def _budget_statuses(
     return evaluate(con, config, now, tz)
 
 
+@app.command()
+def statusline(
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            metavar="TEMPLATE",
+            help="Segments in your order: {model} {session} {today} {block} {left} {burn} {budget}"
+            " {limits} {context} {problem}.",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """One line for Claude Code's status bar: model, this session's and today's cost, the 5-hour
+    block with its time left, burn rate and budget. Reads Claude Code's JSON on stdin.
+
+    Set it in ~/.claude/settings.json (docs/statusline.md has the snippet).
+    """
+    from agent_usage.statusline import main as run_statusline
+
+    arguments = ["--json"] if json_output else []
+    arguments += ["--format", template] if template is not None else []
+    arguments += ["--db", str(db)] if db is not None else []
+    run_statusline(arguments)
+
+
 budget_app = typer.Typer(
     help="Spend limits from config.toml and where they stand (`budget check` for scripts).",
     invoke_without_command=True,

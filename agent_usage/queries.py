@@ -7,7 +7,7 @@ textual. Cost is computed in SQL from the `prices` table (see `cost_sql`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -301,6 +301,19 @@ def timeline(
             FROM events e {PRICE_JOIN_SQL} WHERE {where} ORDER BY e.ts""",
         params,
     ).fetchall()
+
+
+def block_chain_start(con: duckdb.DuckDBPyConnection, filters: Filters, length: timedelta) -> datetime | None:
+    """The latest event that follows a silence longer than `length` (or the first event): the
+    blocks built from there on are the last ones a full timeline gives (`blocks.build_blocks`)."""
+    where, params = filters.where()
+    row = con.execute(
+        f"""SELECT max(ts) FROM (
+                SELECT e.ts, lag(e.ts) OVER (ORDER BY e.ts) AS previous FROM events e WHERE {where})
+            WHERE previous IS NULL OR ts - previous > ?""",
+        [*params, length],
+    ).fetchone()
+    return row[0] if row else None
 
 
 def session_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

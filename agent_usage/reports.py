@@ -7,7 +7,7 @@ The CLI and the TUI both build reports here; render turns them into tables, JSON
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 
@@ -41,6 +41,8 @@ class Report:
     breakdown: dict[str, list[UsageRow]] | None = None
     blocks: list[blocks_module.Block] = field(default_factory=list)
     burn: blocks_module.BurnRate | None = None
+    token_limit: int | None = None
+    """The tokens a block may use (`--token-limit`), for the remaining and projected shares."""
     session: SessionInfo | None = None
     turns: list[Turn] = field(default_factory=list)
     unread_files: int | None = None
@@ -56,10 +58,11 @@ def build(
     now: datetime,
     breakdown: bool = False,
     session_id: str | None = None,
+    blocks: BlockOptions | None = None,
 ) -> Report:
     """The report for `view` under `filters`; `session_id` (an id or prefix) selects turn detail."""
     if view == "blocks":
-        return _blocks(con, filters, now)
+        return _blocks(con, filters, now, blocks or BlockOptions())
     if session_id is not None:
         return _session_detail(con, filters, now, queries.resolve_session(con, session_id))
     group = GROUP_VIEWS[view]
@@ -72,19 +75,46 @@ def build(
     return report
 
 
-def _blocks(con: duckdb.DuckDBPyConnection, filters: Filters, now: datetime) -> Report:
+@dataclass(frozen=True, slots=True)
+class BlockOptions:
+    """How `report blocks` cuts and shows blocks."""
+
+    length: timedelta = blocks_module.BLOCK
+    active_only: bool = False
+    token_limit: str | None = None  # a number or "max"
+
+
+def _blocks(con: duckdb.DuckDBPyConnection, filters: Filters, now: datetime, options: BlockOptions) -> Report:
     if not filters.harnesses:
         filters = replace(filters, harnesses=BLOCK_HARNESSES)
-    found = blocks_module.build_blocks(queries.timeline(con, filters), now)
+    found = blocks_module.build_blocks(queries.timeline(con, filters), now, options.length)
+    limit = blocks_module.token_limit(found, options.token_limit)
     active = next((b for b in found if b.is_active), None)
+    if options.active_only:
+        found = [active] if active else []
     return Report(
         "blocks",
         filters,
         now,
-        queries.totals(con, filters),
+        queries.totals(con, replace(filters, since=active.start, until=active.end) if active else filters)
+        if options.active_only
+        else queries.totals(con, filters),
         blocks=found,
         burn=blocks_module.burn_rate(active, now) if active else None,
+        token_limit=limit,
     )
+
+
+def recent_blocks(
+    con: duckdb.DuckDBPyConnection, now: datetime, length: timedelta = blocks_module.BLOCK
+) -> list[blocks_module.Block]:
+    """The block harnesses' blocks since the last silence longer than `length`: the same last
+    blocks as the full timeline gives, without reading all of it (the status line's)."""
+    filters = Filters(harnesses=BLOCK_HARNESSES)
+    start = queries.block_chain_start(con, filters, length)
+    if start is None:
+        return []
+    return blocks_module.build_blocks(queries.timeline(con, replace(filters, since=start)), now, length)
 
 
 def _session_detail(

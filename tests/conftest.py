@@ -115,10 +115,13 @@ def run_cli(
     timeout: float = 120,
     as_user: Sequence[str] = (),
     umask: int | None = None,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`agent-usage ARGS` in a subprocess (`as_user`: a command prefix such as setpriv's)."""
+    """`agent-usage ARGS` in a subprocess (`as_user`: a command prefix such as setpriv's),
+    with `stdin` as its input (else none: stdin is closed at once)."""
     return subprocess.run(
         [*as_user, sys.executable, "-m", "agent_usage", *args],
+        input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,
         env=_cli_environment(env, columns),

@@ -1,0 +1,111 @@
+"""`agent-usage statusline`: one line for Claude Code's status bar, from the store.
+
+The process entry point sends `statusline` here before the CLI loads (Typer, Rich and
+DuckDB cost about half a second; a status line that answers from its cache needs none of
+them). `agent-usage statusline --help` still goes through the CLI, which documents it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import UTC
+from pathlib import Path
+
+import orjson
+
+from agent_usage import periods
+from agent_usage.statusline import cache, line
+from agent_usage.statusline.facts import Facts, compute, transcript_stamp
+from agent_usage.statusline.payload import Payload, read_payload
+
+
+def parser() -> argparse.ArgumentParser:
+    """The options; `agent_usage.cli.statusline` declares the same ones for `--help`."""
+    options = argparse.ArgumentParser(prog="agent-usage statusline", add_help=False)
+    options.add_argument("--format", dest="template", default=line.DEFAULT_FORMAT)
+    options.add_argument("--json", dest="json_output", action="store_true")
+    options.add_argument("--db", type=Path, default=None)
+    options.add_argument("--refresh", action="store_true")
+    return options
+
+
+def main(argv: list[str]) -> int:
+    """Run the status line: never a traceback, never an empty line (an empty line blanks the bar)."""
+    try:
+        args, unknown = parser().parse_known_args(argv)
+        if unknown:
+            print(f"agent-usage statusline: unknown option {unknown[0]}")
+            return 0
+        line.check_format(args.template)
+        if args.refresh:
+            refresh(read_payload(), _db_path(args.db), only_one=True)
+            return 0
+        print(run(read_payload(), _db_path(args.db), args.template, args.json_output))
+    except line.FormatError as error:
+        print(f"agent-usage statusline: {error}")
+    except Exception as error:  # noqa: BLE001 - a status bar shows one line, whatever failed
+        print(f"agent-usage statusline: {type(error).__name__}: {error}")
+    return 0
+
+
+def _db_path(db: Path | None) -> Path:
+    from agent_usage.paths import resolve_paths
+
+    return resolve_paths(db).db_path
+
+
+def run(payload: Payload, db_path: Path, template: str, json_output: bool) -> str:
+    """The line (or JSON document) for this call, from the cache when it can."""
+    now = periods.now_utc().replace(tzinfo=UTC).timestamp()
+    facts = current_facts(payload, db_path, now)
+    if json_output:
+        return orjson.dumps(line.document(facts, payload, now)).decode()
+    colour = not os.environ.get("NO_COLOR")  # no-color.org: set and not empty
+    text = line.render(template, line.segments(facts, payload, now, colour))
+    return text or "agent-usage: no usage recorded yet"
+
+
+def current_facts(payload: Payload, db_path: Path, now: float) -> Facts:
+    """Fresh cached facts as they are; stale ones at once, with a refresher started for the
+    next call; none yet (a session's first call): worked out now."""
+    cached = cache.load(db_path, payload.session_id)
+    if cached is not None:
+        fresh = now - cached.at < cache.FRESH_S
+        if not (fresh and cached.stamp == transcript_stamp(payload.transcript_path)):
+            cache.start_refresh(payload.raw, db_path)
+        return cached
+    facts = refresh(payload, db_path)
+    assert facts is not None
+    return facts
+
+
+def refresh(payload: Payload, db_path: Path, only_one: bool = False) -> Facts | None:
+    """Work the facts out from the store and cache them. The cache is written by one refresher
+    at a time; with `only_one` (a detached refresher) nothing is done while another works."""
+    with cache.refresh_lock(db_path) as mine:
+        if only_one and not mine:
+            return None
+        facts = _compute(payload, db_path)
+        if mine:
+            cache.save(db_path, payload.session_id, facts)
+    return facts
+
+
+def _compute(payload: Payload, db_path: Path) -> Facts:
+    from agent_usage.paths import resolve_paths
+
+    paths = resolve_paths(db_path)
+    now = periods.now_utc()
+    return compute(
+        payload.session_id,
+        payload.transcript_path,
+        db_path,
+        paths.prices_file,
+        paths.config_file,
+        os.environ,
+        now,
+    )
+
+
+__all__ = ["main", "parser", "run"]
