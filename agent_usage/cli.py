@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from agent_usage.budgets import BudgetStatus
     from agent_usage.export_loop import ExportLoop
     from agent_usage.ingest import IngestSummary
-    from agent_usage.reports import Report
+    from agent_usage.reports import BlockOptions, Report
     from agent_usage.scope import Scope
     from agent_usage.settings import Settings
 
@@ -251,6 +251,16 @@ def report(
     session_id: Annotated[
         str | None, typer.Option("--id", help="With `session`: one session's turns (id or prefix).")
     ] = None,
+    active: Annotated[bool, typer.Option("--active", help="With `blocks`: the running block alone.")] = False,
+    token_limit: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N|max", help="With `blocks`: tokens a block may use; max = the most an ended one used."
+        ),
+    ] = None,
+    session_length: Annotated[
+        float, typer.Option(metavar="HOURS", help="With `blocks`: the length of a block.")
+    ] = 5.0,
     json_output: JsonOption = False,
     csv_output: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
     no_ingest: NoIngestOption = False,
@@ -260,6 +270,7 @@ def report(
     from agent_usage.reports import build
 
     _check_report_options(view, session_id, json_output, csv_output)
+    block_options = _block_options(view, active, token_limit, session_length)
     zone, now = periods.resolve_zone(tz), periods.now_utc()
     filters = _scope(since, until, last, today, harness, project, model, mode, start_of_week).filters(
         zone, now
@@ -269,7 +280,7 @@ def report(
     since_needed = None if session_id else _first_needed(filters.since, config, now, zone)
     summary = _ingest_unless(no_ingest, paths, since_needed)
     with store.connect(paths.db_path, read_only=True) as con:
-        result = build(con, view, filters, now, breakdown=breakdown, session_id=session_id)
+        result = build(con, view, filters, now, breakdown, session_id, block_options)
         statuses = _budget_statuses(con, config, now, zone)
     if summary is not None:
         result.unread_files, result.complete_from = summary.files_unread, summary.complete_from
@@ -286,6 +297,21 @@ def _check_report_options(view: str, session_id: str | None, json_output: bool, 
         raise errors.UsageError("--id works with the `session` view: agent-usage report session --id ID")
     if json_output and csv_output:
         raise errors.UsageError("use only one of --json and --csv")
+
+
+def _block_options(view: str, active: bool, token_limit: str | None, session_length: float) -> BlockOptions:
+    """The `blocks` options, checked: they mean nothing for another view."""
+    from datetime import timedelta
+
+    from agent_usage.reports import BlockOptions
+
+    if view != "blocks" and (active or token_limit is not None or session_length != 5.0):
+        raise errors.UsageError("--active, --token-limit and --session-length work with `report blocks`")
+    if token_limit is not None and token_limit != "max" and not (token_limit.isdigit() and int(token_limit)):
+        raise errors.UsageError(f"--token-limit: {token_limit!r} is not a positive number of tokens or max")
+    if not 0 < session_length <= 24 * 7:
+        raise errors.UsageError("--session-length: give the hours of a block, more than 0 and up to 168")
+    return BlockOptions(timedelta(hours=session_length), active, token_limit)
 
 
 def _print_report(result: Report, statuses: list[BudgetStatus], form: str) -> None:

@@ -43,6 +43,7 @@ class Report:
     burn: blocks_module.BurnRate | None = None
     token_limit: int | None = None
     """The tokens a block may use (`--token-limit`), for the remaining and projected shares."""
+    block_options: BlockOptions | None = None
     session: SessionInfo | None = None
     turns: list[Turn] = field(default_factory=list)
     unread_files: int | None = None
@@ -62,7 +63,7 @@ def build(
 ) -> Report:
     """The report for `view` under `filters`; `session_id` (an id or prefix) selects turn detail."""
     if view == "blocks":
-        return _blocks(con, filters, now, blocks or BlockOptions())
+        return _blocks(con, filters, now, blocks or BlockOptions(), breakdown)
     if session_id is not None:
         return _session_detail(con, filters, now, queries.resolve_session(con, session_id))
     group = GROUP_VIEWS[view]
@@ -84,7 +85,11 @@ class BlockOptions:
     token_limit: str | None = None  # a number or "max"
 
 
-def _blocks(con: duckdb.DuckDBPyConnection, filters: Filters, now: datetime, options: BlockOptions) -> Report:
+def _blocks(
+    con: duckdb.DuckDBPyConnection, filters: Filters, now: datetime, options: BlockOptions, breakdown: bool
+) -> Report:
+    """The blocks (or the running one), with per-model parts when `breakdown` (an empty
+    `Report.breakdown` says so: a block holds its own in `Block.per_model`)."""
     if not filters.harnesses:
         filters = replace(filters, harnesses=BLOCK_HARNESSES)
     found = blocks_module.build_blocks(queries.timeline(con, filters), now, options.length)
@@ -99,9 +104,11 @@ def _blocks(con: duckdb.DuckDBPyConnection, filters: Filters, now: datetime, opt
         queries.totals(con, replace(filters, since=active.start, until=active.end) if active else filters)
         if options.active_only
         else queries.totals(con, filters),
+        breakdown={} if breakdown else None,
         blocks=found,
         burn=blocks_module.burn_rate(active, now) if active else None,
         token_limit=limit,
+        block_options=options,
     )
 
 

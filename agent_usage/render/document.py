@@ -50,8 +50,8 @@ def _usage(row: UsageRow) -> dict[str, Any]:
     }
 
 
-def _block(block: Block) -> dict[str, Any]:
-    return {
+def _block(block: Block, breakdown: bool = False) -> dict[str, Any]:
+    item = {
         "start": utc_iso(block.start),
         "end": utc_iso(block.end),
         "first_ts": utc_iso(block.first_ts),
@@ -64,6 +64,32 @@ def _block(block: Block) -> dict[str, Any]:
         "unpriced_events": block.unpriced_events,
         "unpriced_models": block.unpriced_models,
         "models": block.models,
+    }
+    if breakdown:
+        item["per_model"] = [
+            {"model": model, "events": share.events, "total_tokens": share.total_tokens,
+             "cost_usd": usd(share.cost_usd)}
+            for model, share in block.per_model.items()
+        ]  # fmt: skip
+    return item
+
+
+def _active_block(report: Report) -> dict[str, Any] | None:
+    """The running block's pace and projection, and its shares of the token limit if one is set."""
+    burn = report.burn
+    active = next((block for block in report.blocks if block.is_active), None)
+    if burn is None or active is None:
+        return None
+    limit = report.token_limit
+    return {
+        "tokens_per_minute": burn.tokens_per_minute,
+        "cost_per_hour": usd(burn.cost_per_hour),
+        "remaining_minutes": burn.remaining_minutes,
+        "projected_tokens": burn.projected_tokens,
+        "projected_cost_usd": usd(burn.projected_cost_usd),
+        "used_share": active.total_tokens / limit if limit else None,
+        "remaining_tokens": max(limit - active.total_tokens, 0) if limit else None,
+        "projected_share": burn.projected_tokens / limit if limit else None,
     }
 
 
@@ -145,19 +171,9 @@ def report_document(report: Report, budgets: list[BudgetStatus] | None = None) -
     }
     if report.view == "blocks":
         document["now"] = utc_iso(report.now)
-        document["blocks"] = [_block(block) for block in report.blocks]
-        burn = report.burn
-        document["active_block"] = (
-            {
-                "tokens_per_minute": burn.tokens_per_minute,
-                "cost_per_hour": usd(burn.cost_per_hour),
-                "remaining_minutes": burn.remaining_minutes,
-                "projected_tokens": burn.projected_tokens,
-                "projected_cost_usd": usd(burn.projected_cost_usd),
-            }
-            if burn
-            else None
-        )
+        document["blocks"] = [_block(block, report.breakdown is not None) for block in report.blocks]
+        document["token_limit"] = report.token_limit
+        document["active_block"] = _active_block(report)
     if report.session is not None:
         info = report.session
         document["session"] = {

@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 from rich import box
 from rich.cells import cell_len
 from rich.console import Group, RenderableType
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from agent_usage.blocks import Block
 from agent_usage.budgets import BudgetStatus
 from agent_usage.queries import UsageRow
 from agent_usage.render.cells import (
@@ -183,7 +185,11 @@ def session_detail(report: Report, width: int) -> RenderableType:
 
 
 def blocks_table(report: Report, width: int) -> RenderableType:
-    """5-hour blocks with status, tokens and cost, and the active block's burn rate."""
+    """5-hour blocks with status, tokens and cost (per model with --breakdown), the share of a
+    token limit, and the running block's burn rate; with --active, the running block alone."""
+    active = next((b for b in report.blocks if b.is_active), None)
+    if report.block_options is not None and report.block_options.active_only:
+        return active_block_panel(report, active)
     compact = width < COMPACT_BELOW
     tz = report.filters.tz
     table = _table(f"agent-usage: 5-hour blocks ({tz}, {', '.join(report.filters.harnesses)})", width)
@@ -193,39 +199,97 @@ def blocks_table(report: Report, width: int) -> RenderableType:
     if not compact:
         table.add_column("Models", overflow="fold")
     table.add_column("Tokens", justify="right", footer=tokens(report.totals.total_tokens, compact))
-    total = report.totals
-    _cost_column(table, total, compact)
+    if report.token_limit:
+        table.add_column("Of limit", justify="right")
+    _cost_column(table, report.totals, compact)
+    blank = [""] * (4 if not compact else 3)
     for block in report.blocks:
         if block.is_gap:
             gap = duration((block.end - block.start).total_seconds() / 60)
             cells: list[Any] = [local_time(block.start, tz), f"gap {gap}", "-"]
             if not compact:
                 cells.append("")
-            table.add_row(*cells, "", "", style="dim")
+            table.add_row(*cells, *[""] * (3 if report.token_limit else 2), style="dim")
             continue
         status = "ACTIVE" if block.is_active else "ended"
         cells = [local_time(block.start, tz), status, local_time(block.last_ts, tz, "%H:%M")]
         if not compact:
             cells.append(", ".join(block.models))
-        cells += [tokens(block.total_tokens, compact), money(block.cost_usd, block.unpriced_models, compact)]
+        cells.append(tokens(block.total_tokens, compact))
+        if report.token_limit:
+            cells.append(_share(block.total_tokens, report.token_limit))
+        cells.append(money(block.cost_usd, block.unpriced_models, compact))
         table.add_row(*cells, style="bold green" if block.is_active else None)
+        if report.breakdown is not None:
+            for model, share in block.per_model.items():
+                limit_cell = [""] if report.token_limit else []
+                table.add_row(
+                    *blank[:-1], f"  {model}", tokens(share.total_tokens, compact), *limit_cell,
+                    money(share.cost_usd, [model] if share.cost_usd is None else [], compact), style="dim",
+                )  # fmt: skip
     parts: list[RenderableType] = [table]
-    if report.burn is not None:
-        burn = report.burn
-        active = next(b for b in report.blocks if b.is_active)
-        cost_rate = f", ${burn.cost_per_hour:,.2f}/h" if burn.cost_per_hour is not None else ""
-        projected_cost = f", {money(burn.projected_cost_usd)}" if burn.projected_cost_usd is not None else ""
-        parts.append(
-            Text.assemble(
-                ("Active block", "bold"),
-                f" ends {local_time(active.end, tz, '%H:%M')} (in {duration(burn.remaining_minutes)}): "
-                f"burn rate {burn.tokens_per_minute:,.0f} tokens/min{cost_rate}; "
-                f"projected {burn.projected_tokens:,} tokens{projected_cost} by the end of the block.",
-            )
-        )
-    elif not any(b.is_active for b in report.blocks):
+    if report.burn is not None and active is not None:
+        parts.append(Text.assemble(("Active block", "bold"), " ", _burn_sentence(report, active)))
+    elif active is None:
         parts.append(Text("No active block.", style="dim"))
     return Group(*parts)
+
+
+def _share(used: int, limit: int) -> Text:
+    """`45%` of a token limit, red from 100%."""
+    share = used / limit
+    return Text(f"{share:.0%}", style="bold red" if share >= 1 else "")
+
+
+def _burn_sentence(report: Report, active: Block) -> str:
+    burn = report.burn
+    assert burn is not None
+    tz = report.filters.tz
+    cost_rate = f", ${burn.cost_per_hour:,.2f}/h" if burn.cost_per_hour is not None else ""
+    projected_cost = f", {money(burn.projected_cost_usd)}" if burn.projected_cost_usd is not None else ""
+    return (
+        f"ends {local_time(active.end, tz, '%H:%M')} (in {duration(burn.remaining_minutes)}): "
+        f"burn rate {burn.tokens_per_minute:,.0f} tokens/min{cost_rate}; "
+        f"projected {burn.projected_tokens:,} tokens{projected_cost} by the end of the block."
+    )
+
+
+def active_block_panel(report: Report, active: Block | None) -> RenderableType:
+    """The running block as a panel: spent, time left, burn rate, projection, token limit."""
+    if active is None:
+        return Text("No active block.", style="dim")
+    tz = report.filters.tz
+    burn = report.burn
+    left = (active.end - report.now).total_seconds() / 60
+    lines: list[tuple[str, Text | str]] = [
+        ("Started", local_time(active.start, tz)),
+        ("Ends", f"{local_time(active.end, tz, '%H:%M')}, in {duration(max(left, 0))}"),
+        (
+            "Spent",
+            f"{money(active.cost_usd, active.unpriced_models)}, {active.total_tokens:,} tokens,"
+            f" {active.events:,} request{'s' if active.events != 1 else ''}",
+        ),
+    ]
+    if burn is not None:
+        rate = f", {money(burn.cost_per_hour)}/h" if burn.cost_per_hour is not None else ""
+        lines.append(("Burn rate", f"{burn.tokens_per_minute:,.0f} tokens/min{rate}"))
+        cost = f", {money(burn.projected_cost_usd)}" if burn.projected_cost_usd is not None else ""
+        lines.append(("Projected", f"{burn.projected_tokens:,} tokens{cost} by the block's end"))
+    if report.token_limit:
+        limit = report.token_limit
+        remaining = max(limit - active.total_tokens, 0)
+        lines.append(("Limit", Text.assemble(f"{limit:,} tokens, ", _share(active.total_tokens, limit), " used")))
+        lines.append(("Remaining", f"{remaining:,} tokens"))
+        if burn is not None:
+            lines.append(("Projected use", _share(burn.projected_tokens, limit)))
+    lines.append(("Models", ", ".join(active.models)))
+    body = Table.grid(padding=(0, 2))
+    body.add_column(style="bold", justify="right")
+    body.add_column()
+    for label, value in lines:
+        body.add_row(label, value)
+    hours = (active.end - active.start).total_seconds() / 3600
+    return Panel(body, title=f"Active {hours:g}-hour block", title_align="left", expand=False)
 
 
 STATUS_STYLES = {"ok": "green", "warning": "yellow", "exceeded": "bold red"}

@@ -290,6 +290,78 @@ def test_blocks_with_active_burn_rate_and_projection(store: dict[str, str]) -> N
     assert later["active_block"] is None and not any(b["is_active"] for b in later["blocks"])
 
 
+def test_token_limit_max_is_the_biggest_ended_block(store: dict[str, str]) -> None:
+    document = report(store, "blocks", "--tz", "UTC", "--token-limit", "max")
+    biggest = max(b["tokens"] for b in EXPECTED["blocks_at_now"]["blocks"] if "tokens" in b and not b.get("active"))
+    assert document["token_limit"] == biggest == 39000
+    active = document["active_block"]
+    assert active["used_share"] == pytest.approx(3000 / 39000)
+    assert active["remaining_tokens"] == 36000
+    assert active["projected_share"] == pytest.approx(30000 / 39000)
+    assert report(store, "blocks", "--tz", "UTC")["token_limit"] is None
+
+
+def test_active_shows_the_running_block_alone(store: dict[str, str]) -> None:
+    document = report(store, "blocks", "--active", "--token-limit", "10000", "--tz", "UTC")
+    assert [(b["start"], b["is_active"]) for b in document["blocks"]] == [("2026-11-15T23:00:00Z", True)]
+    assert document["totals"]["total_tokens"] == 3000
+    panel = invoke_cli(
+        "report", "blocks", "--active", "--token-limit", "10000", "--no-ingest", "--tz", "UTC", env=store
+    ).stdout
+    for line in (
+        "Active 5-hour block",
+        "Ends  04:00, in 3h 00m",
+        "Spent  $0.02 + 1 unpriced model, 3,000 tokens, 2 requests",
+        "Burn rate  150 tokens/min, $0.05/h",
+        "Projected  30,000 tokens, $0.18 by the block's end",
+        "Limit  10,000 tokens, 30% used",
+        "Remaining  7,000 tokens",
+        "Projected use  300%",
+    ):
+        assert line in panel
+    later = {**store, "AGENT_USAGE_NOW": "2026-11-16T06:00:00Z"}
+    quiet = invoke_cli("report", "blocks", "--active", "--no-ingest", "--tz", "UTC", env=later)
+    assert quiet.returncode == 0 and quiet.stdout.strip() == "No active block."
+
+
+def test_block_breakdown_splits_each_block_by_model(store: dict[str, str]) -> None:
+    document = report(store, "blocks", "--breakdown", "--tz", "UTC")
+    active = next(b for b in document["blocks"] if b["is_active"])
+    assert active["per_model"] == [
+        {"model": "claude-sonnet-4-5", "events": 1, "total_tokens": 2000, "cost_usd": pytest.approx(0.018)},
+        {"model": "acme-coder-1", "events": 1, "total_tokens": 1000, "cost_usd": None},
+    ]
+    assert "per_model" not in report(store, "blocks", "--tz", "UTC")["blocks"][0]
+
+
+def test_session_length_cuts_blocks_of_that_many_hours(store: dict[str, str]) -> None:
+    document = report(store, "blocks", "--session-length", "3", "--tz", "UTC")
+    # C1 10:00 and C2 12:30 share a block; C3 19:00 is more than 3 h after C2; C4 and C5 at 23:30
+    # and 23:50 open a block at 23:00 that ends at 02:00, an hour after `now`
+    assert [(b["start"], b["end"], b["is_gap"]) for b in document["blocks"]] == [
+        ("2026-11-13T10:00:00Z", "2026-11-13T13:00:00Z", False),
+        ("2026-11-13T15:30:00Z", "2026-11-13T19:00:00Z", True),
+        ("2026-11-13T19:00:00Z", "2026-11-13T22:00:00Z", False),
+        ("2026-11-13T22:00:00Z", "2026-11-15T23:30:00Z", True),
+        ("2026-11-15T23:00:00Z", "2026-11-16T02:00:00Z", False),
+    ]
+    assert document["active_block"]["remaining_minutes"] == 60
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("daily", "--active"), "work with `report blocks`"),
+        (("blocks", "--token-limit", "0"), "--token-limit: '0' is not a positive number"),
+        (("blocks", "--token-limit", "lots"), "--token-limit: 'lots' is not a positive number"),
+        (("blocks", "--session-length", "0"), "--session-length: give the hours"),
+    ],
+)
+def test_block_options_are_checked(store: dict[str, str], args: tuple[str, ...], message: str) -> None:
+    done = invoke_cli("report", *args, "--no-ingest", env=store)
+    assert done.returncode == 2 and message in done.stderr
+
+
 def test_session_id_prefix_shows_its_turns(store: dict[str, str]) -> None:
     document = report(store, "session", "--id", "aaaa", "--tz", "UTC")
     assert document["session"]["id"] == "aaaaaaaa-0000-4000-8000-00000000000a"
