@@ -278,7 +278,9 @@ def active_block_panel(report: Report, active: Block | None) -> RenderableType:
     if report.token_limit:
         limit = report.token_limit
         remaining = max(limit - active.total_tokens, 0)
-        lines.append(("Limit", Text.assemble(f"{limit:,} tokens, ", _share(active.total_tokens, limit), " used")))
+        lines.append(
+            ("Limit", Text.assemble(f"{limit:,} tokens, ", _share(active.total_tokens, limit), " used"))
+        )
         lines.append(("Remaining", f"{remaining:,} tokens"))
         if burn is not None:
             lines.append(("Projected use", _share(burn.projected_tokens, limit)))

@@ -12,13 +12,14 @@ import os
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -33,14 +34,23 @@ from agent_usage.errors import AgentUsageError, ConfigError, StoreError
 from agent_usage.folder_watcher import FolderWatcher
 from agent_usage.ingest import IngestSummary, ingest
 from agent_usage.paths import resolve_paths
-from agent_usage.queries import Filters, UsageRow
-from agent_usage.render.cells import usage_cells
+from agent_usage.queries import Filters
 from agent_usage.render.format import local_time, money, tokens
 from agent_usage.reports import Report
 from agent_usage.settings import Settings
-from agent_usage.tui.screens import FilterScreen, HelpScreen, SessionScreen
-from agent_usage.tui.state import RANGES, FilterState
-from agent_usage.tui.widgets import Card, budget_line, share_table, spend_chart, token_summary
+from agent_usage.tui.columns import Layout, Sort, default_sort, fit, header, row_cells
+from agent_usage.tui.screens import FilterScreen, HelpScreen, PeriodScreen, SessionScreen
+from agent_usage.tui.state import RANGES, FilterState, period_dates
+from agent_usage.tui.widgets import (
+    BLOCK_HEADERS,
+    Card,
+    block_cells,
+    budget_line,
+    card_detail,
+    empty_message,
+    share_table,
+    spend_chart,
+)
 
 TABLE_TABS: dict[str, str] = {
     "daily": "Daily",
@@ -50,9 +60,10 @@ TABLE_TABS: dict[str, str] = {
     "model": "Models",
     "session": "Sessions",
 }
-TABS = ("overview", *TABLE_TABS)
+TABS = ("overview", *TABLE_TABS, "blocks")
+PERIOD_TABS = ("daily", "weekly", "monthly")
+"""Tabs whose rows are calendar periods: Enter on one opens its models and sessions."""
 RANGE_CYCLE = ("today", "7d", "30d", "3m", "all")
-TOKEN_HEADERS = ("Input", "Output", "Cache write", "Cache read", "Total", "Cost")
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 """Only an ingest reading this much shows a progress bar (a first run, a big rewrite)."""
 PROGRESS_EVERY_S = 0.25
@@ -67,14 +78,6 @@ def describe_failure(error: BaseException | None) -> tuple[str, str]:
         title = "The store cannot be used" if isinstance(error, StoreError) else "agent-usage"
         return title, error.message + (f"\n{error.hint}" if error.hint else "")
     return "Something went wrong", f"{type(error).__name__}: {error}\nPress r to try again."
-
-
-def _figures(row: UsageRow, style: str = "", compact: bool = False) -> list[Text]:
-    """The right-aligned token and cost cells of a table row (short forms on narrow terminals)."""
-    return [
-        Text(value, style=style, justify="right")
-        for value in usage_cells(row, compact=compact, short_cost=True)
-    ]
 
 
 class AgentUsageCommands(Provider):
@@ -96,7 +99,7 @@ class AgentUsageCommands(Provider):
         ]
         commands += [
             (f"Show tab: {label}", "Switch tab", partial(app.action_tab, tab))
-            for tab, label in (("overview", "Overview"), *TABLE_TABS.items())
+            for tab, label in (("overview", "Overview"), *TABLE_TABS.items(), ("blocks", "Blocks"))
         ]
         choices = app.choices
         if choices is not None:
@@ -105,8 +108,13 @@ class AgentUsageCommands(Provider):
                 ("project", choices.projects),
                 ("model", choices.models),
             ):
+                chosen = getattr(app.filter_state, kind)
                 commands += [
-                    (f"Filter {kind}: {value}", f"Only this {kind}", partial(app.set_filter, kind, value))
+                    (
+                        f"Filter {kind}: {value}",
+                        f"Take this {kind} out of the filter" if value in chosen else f"Add this {kind}",
+                        partial(app.set_filter, kind, value),
+                    )
                     for value in values
                 ]
         return commands
@@ -134,9 +142,12 @@ class AgentUsageApp(App[None]):
         Binding("f", "filters", "Filters"),
         Binding("t", "cycle_range", "Range"),
         Binding("c", "clear_filters", "Clear"),
+        Binding("s", "sort", "Sort"),
         Binding("r", "refresh", "Refresh"),
         Binding("d", "toggle_theme", "Theme"),
         Binding("question_mark", "help", "Help"),
+        Binding("pagedown", "page(1)", show=False),
+        Binding("pageup", "page(-1)", show=False),
         *(Binding(str(i + 1), f"tab('{tab}')", show=False) for i, tab in enumerate(TABS)),
     ]
 
@@ -168,6 +179,11 @@ class AgentUsageApp(App[None]):
         self._last_partial_reload = time.monotonic()
         self._last_progress = 0.0
         self.settings: Settings | None = None
+        self._reports: dict[str, Report] = {}
+        """The last report of each tab, re-laid out on a resize or a new sort without a query."""
+        self._sorts: dict[str, Sort] = {}
+        self._overview: Overview | None = None
+        self._width = 0
 
     def now(self) -> datetime:
         return periods.now_utc()
@@ -180,7 +196,8 @@ class AgentUsageApp(App[None]):
             yield Static(id="filters")
             yield ProgressBar(id="progress", show_eta=False)
         with TabbedContent(initial="overview", id="tabs"):
-            with TabPane("Overview", id="overview"), VerticalScroll():
+            with TabPane("Overview", id="overview"), VerticalScroll(id="overview-scroll"):
+                yield Static(id="empty")
                 with Horizontal(classes="cards"):
                     yield Card("Today", id="card-today")
                     yield Card("This week", id="card-week")
@@ -199,6 +216,9 @@ class AgentUsageApp(App[None]):
             for tab, label in TABLE_TABS.items():
                 with TabPane(label, id=tab):
                     yield DataTable(id=f"table-{tab}", cursor_type="row", zebra_stripes=True)
+            with TabPane("Blocks", id="blocks"), Vertical():
+                yield Static(id="block-panel")
+                yield DataTable(id="table-blocks", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -207,6 +227,8 @@ class AgentUsageApp(App[None]):
         budgets = self.query_one("#budgets", Vertical)
         budgets.border_title = "Budgets"
         budgets.display = False
+        self.query_one("#empty", Static).display = False
+        self.set_interval(1.0, self._tick_block_countdown)
         self._load_settings()
         self._show_filters()
         if self.db_path.exists() or not self.ingest_on_start:
@@ -319,7 +341,7 @@ class AgentUsageApp(App[None]):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         tab = event.pane.id or "overview"
-        if tab in TABLE_TABS:
+        if tab != "overview":
             self.query_one(f"#table-{tab}", DataTable).focus()
         self.reload()
 
@@ -366,15 +388,15 @@ class AgentUsageApp(App[None]):
         self.query_one("#filters", Static).update(text)
 
     def _show_overview(self, overview: Overview) -> None:
+        self._overview = overview
+        self._show_empty_state(overview)
         for card_id, row in (
             ("today", overview.today),
             ("week", overview.week),
             ("month", overview.month),
             ("all", overview.all_time),
         ):
-            self.query_one(f"#card-{card_id}", Card).show(
-                money(row.cost_usd, row.unpriced_models), token_summary(row)
-            )
+            self.query_one(f"#card-{card_id}", Card).show(money(row.cost_usd), card_detail(row))
         selected = overview.selected
         self.query_one("#card-tokens", Card).show(
             tokens(selected.total_tokens), f"{tokens(selected.output_tokens, compact=True)} output"
@@ -384,53 +406,158 @@ class AgentUsageApp(App[None]):
         self.query_one("#card-days", Card).show(
             f"{overview.active_days:,}", f"{money(per_day)} per active day"
         )
-        chart = self.query_one("#chart", Static)
-        chart.update(spend_chart(overview.daily, max(chart.size.width - 4, 20)))
-        self.query_one("#share-harness", Static).update(share_table("By harness", overview.by_harness))
-        self.query_one("#share-model", Static).update(share_table("By model", overview.by_model))
-        self.query_one("#share-project", Static).update(share_table("By project", overview.by_project))
+        self._show_shapes(overview)
         self._show_budgets(overview.budgets)
+
+    def _show_shapes(self, overview: Overview) -> None:
+        """The chart and the share lists, laid out for the current width."""
+        width = self.width
+        self.query_one("#chart", Static).update(
+            spend_chart(overview.daily, max(width - 6, 20), self._today())
+        )
+        share_width = max(width // 3 - 2, 20)
+        for kind, rows in (
+            ("harness", overview.by_harness),
+            ("model", overview.by_model),
+            ("project", overview.by_project),
+        ):
+            self.query_one(f"#share-{kind}", Static).update(share_table(f"By {kind}", rows, share_width))
+
+    def _today(self) -> str:
+        """Today's date in the app's zone, as the chart's day keys spell it."""
+        return local_time(self.now(), self.tz, "%Y-%m-%d")
+
+    def _show_empty_state(self, overview: Overview) -> None:
+        """A first start with no agent files: which folders were searched, and what to try."""
+        empty = self.query_one("#empty", Static)
+        nothing = overview.all_time.events == 0 and self.last_ingest is not None
+        empty.display = nothing
+        if nothing:
+            from agent_usage.parsers import PARSERS
+
+            searched = [str(root) for parser in PARSERS.values() for root in parser.roots(self.env)]
+            empty.update(empty_message(searched))
 
     def _show_budgets(self, statuses: list[BudgetStatus]) -> None:
         """One line per budget; the classes colour it: amber from 80%, red from 100%."""
         container = self.query_one("#budgets", Vertical)
         container.display = bool(statuses)
         container.remove_children()
+        width = max(self.width - 6, 40)
         container.mount_all(
-            Static(budget_line(status), classes=f"budget budget-{status.status}") for status in statuses
+            Static(budget_line(status, width), classes=f"budget budget-{status.status}")
+            for status in statuses
         )
 
     def _show_table(self, view: str, report: Report) -> None:
+        self._reports[view] = report
+        self._lay_out(view)
+
+    def _lay_out(self, view: str) -> None:
+        """Fill a tab's table from its last report, with the columns that fit the width now."""
+        report = self._reports.get(view)
+        if report is None:
+            return
+        if view == "blocks":
+            self._show_blocks(report)
+            return
         table = self.query_one(f"#table-{view}", DataTable)
+        sort = self._sorts.get(view) or default_sort(view)
+        rows = sort.apply(report.rows)
+        layout = fit(view, [*rows, report.totals], self.width, self._local_time, sort)
+        keep = table.cursor_row
         table.clear(columns=True)
-        compact = self.size.width < 110
-        if view == "session":
-            table.add_columns("Session", "Harness", "Project", "Last activity", *TOKEN_HEADERS)
-        else:
-            table.add_columns(
-                TABLE_TABS[view].rstrip("s") if view in ("project", "model") else "Period", *TOKEN_HEADERS
-            )
-        rows = (
-            list(reversed(report.rows))
-            if view in ("session", "daily", "weekly", "monthly")
-            else sorted(report.rows, key=lambda r: -(r.cost_usd or 0.0))
-        )
+        for column, width in zip(layout.columns, layout.widths, strict=True):
+            label = Text(header(column, sort), justify="right" if column.numeric else "left")
+            table.add_column(label, key=column.key, width=width)
         for row in rows:
-            lead = [row.key]
-            if view == "session":
-                lead = [
-                    row.key[:13],
-                    ", ".join(row.harnesses),
-                    ", ".join(row.projects),
-                    local_time(row.last_ts, self.tz),
-                ]
+            cells = row_cells(view, row, layout.compact, self._local_time)
             # Text, not str: DataTable reads a str cell as markup, and a project named [wip] is text
-            table.add_row(*map(Text, lead), *_figures(row, compact=compact), key=row.key)
-        total = report.totals
-        lead_blank = [""] * (3 if view == "session" else 0)
-        table.add_row(
-            Text("Total", style="bold"), *lead_blank, *_figures(total, "bold", compact), key="__total__"
+            table.add_row(*self._cells(layout, cells), key=row.key)
+        totals = row_cells(view, report.totals, layout.compact, self._local_time)
+        totals.update(key="Total", harness="", project="", last="")
+        table.add_row(*self._cells(layout, totals, "bold"), key="__total__")
+        table.move_cursor(row=min(keep, table.row_count - 1))
+
+    @staticmethod
+    def _cells(layout: Layout, cells: Mapping[str, str], style: str = "") -> list[Text]:
+        return [
+            Text(cells[column.key], style=style, justify="right" if column.numeric else "left", no_wrap=True)
+            for column in layout.columns
+        ]
+
+    def _local_time(self, value: datetime | None) -> str:
+        return local_time(value, self.tz)
+
+    def _show_blocks(self, report: Report) -> None:
+        """The running block's panel and every block, newest first."""
+        self._tick_block_countdown()
+        table = self.query_one("#table-blocks", DataTable)
+        table.clear(columns=True)
+        rows = [block_cells(block, self.tz) for block in reversed(report.blocks)]
+        headers = BLOCK_HEADERS
+        widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(headers)]
+        for index, (label, width) in enumerate(zip(headers, widths, strict=True)):
+            table.add_column(Text(label, justify="right" if index in (3, 4) else "left"), width=width)
+        for block, row in zip(reversed(report.blocks), rows, strict=True):
+            style = "bold green" if block.is_active else "dim" if block.is_gap else ""
+            table.add_row(
+                *(
+                    Text(cell, style=style, justify="right" if i in (3, 4) else "left")
+                    for i, cell in enumerate(row)
+                )
+            )
+
+    def _tick_block_countdown(self) -> None:
+        """Redraw the running block's panel with the time left as of now (every second)."""
+        report = self._reports.get("blocks")
+        if report is None:
+            return
+        from agent_usage.render.tables import active_block_panel
+
+        active = next((block for block in report.blocks if block.is_active), None)
+        if active is not None and self.now() >= active.end:
+            active = None  # ended while on screen: the next reload shows the new state
+        self.query_one("#block-panel", Static).update(
+            active_block_panel(replace(report, now=self.now()), active)
         )
+
+    @property
+    def width(self) -> int:
+        """The terminal's width, as the last resize said (the app's size follows a frame later)."""
+        return self._width or self.size.width
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Lay the shown tab out again for the new width (columns come and go)."""
+        self._width = event.size.width
+        active = self.query_one(TabbedContent).active or "overview"
+        if active == "overview":
+            if self._overview is not None:
+                self._show_shapes(self._overview)
+                self._show_budgets(self._overview.budgets)
+        else:
+            self._lay_out(active)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a column header sorts by it; a second click turns the order round."""
+        view = (event.data_table.id or "").removeprefix("table-")
+        if view not in TABLE_TABS:
+            return
+        current = self._sorts.get(view) or default_sort(view)
+        self._sorts[view] = current.toggled(str(event.column_key.value))
+        self._lay_out(view)
+
+    def action_sort(self) -> None:
+        """`s`: sort the shown table by its next column."""
+        view = self.query_one(TabbedContent).active or "overview"
+        report = self._reports.get(view)
+        if view not in TABLE_TABS or report is None:
+            return
+        keys = [column.key for column in fit(view, report.rows, self.width, self._local_time).columns]
+        current = self._sorts.get(view) or default_sort(view)
+        following = keys[(keys.index(current.column) + 1) % len(keys)] if current.column in keys else keys[0]
+        self._sorts[view] = current.toggled(following)
+        self._lay_out(view)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed load or ingest is shown once, in plain words with its fix, never swallowed.
@@ -450,9 +577,27 @@ class AgentUsageApp(App[None]):
         self.notify(message, title=title, severity="error", timeout=15, markup=False)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "table-session" and event.row_key.value not in (None, "__total__"):
-            session_id = str(event.row_key.value)
-            self.push_screen(SessionScreen(session_id, partial(self._session_report, session_id)))
+        key = event.row_key.value
+        if key in (None, "__total__"):
+            return
+        view = (event.data_table.id or "").removeprefix("table-")
+        if view == "session":
+            self.open_session(str(key))
+        elif view in PERIOD_TABS:
+            since, until = period_dates(view, str(key))
+            state = replace(self.filter_state, range="custom", since=since, until=until)
+            self.push_screen(PeriodScreen(str(key), state.describe(), partial(self._period_reports, state)))
+
+    def open_session(self, session_id: str) -> None:
+        self.push_screen(SessionScreen(session_id, partial(self._session_report, session_id)))
+
+    def _period_reports(self, state: FilterState) -> tuple[Report, Report]:
+        """The models and the sessions of one period under the other filters (a worker calls it)."""
+        now = self.now()
+        filters = state.to_filters(self.tz, now)
+        return load_report(self.db_path, "model", filters, now), load_report(
+            self.db_path, "session", filters, now
+        )
 
     # actions
 
@@ -464,30 +609,11 @@ class AgentUsageApp(App[None]):
         self.reload()
 
     def set_range(self, key: str) -> None:
-        self.set_filters(
-            FilterState(
-                range=key,
-                harness=self.filter_state.harness,
-                project=self.filter_state.project,
-                model=self.filter_state.model,
-            )
-        )
+        self.set_filters(replace(self.filter_state, range=key, since=None, until=None))
 
-    def set_filter(self, kind: str, value: str | None) -> None:
-        current = self.filter_state
-        self.set_filters(
-            FilterState(
-                current.range,
-                current.since,
-                current.until,
-                **{
-                    "harness": current.harness,
-                    "project": current.project,
-                    "model": current.model,
-                    kind: value,
-                },
-            )
-        )
+    def set_filter(self, kind: str, value: str) -> None:
+        """Add `value` to the harness, project or model filter, or take it out if it is in."""
+        self.set_filters(self.filter_state.toggled(kind, value))
 
     def action_cycle_range(self) -> None:
         current = self.filter_state.range
@@ -503,7 +629,15 @@ class AgentUsageApp(App[None]):
         self.push_screen(FilterScreen(self.filter_state, choices, self._filters_for), self.set_filters)
 
     def action_clear_filters(self) -> None:
-        self.set_filters(FilterState(range="all"))
+        """Back to the range the app starts with, and no harness, project or model filter."""
+        self.set_filters(FilterState())
+
+    def action_page(self, direction: int) -> None:
+        """PageDown/PageUp scroll the overview without moving focus to it first (a table tab's
+        table takes the keys itself)."""
+        if (self.query_one(TabbedContent).active or "overview") == "overview":
+            scroll = self.query_one("#overview-scroll", VerticalScroll)
+            scroll.scroll_page_down() if direction > 0 else scroll.scroll_page_up()
 
     def action_refresh(self) -> None:
         """Check every file again and re-read config.toml (budgets may have changed)."""

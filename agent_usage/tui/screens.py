@@ -11,7 +11,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Markdown, Select, Static
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Label,
+    Markdown,
+    Select,
+    SelectionList,
+    Static,
+)
 
 from agent_usage.dashboard import Choices
 from agent_usage.errors import AgentUsageError
@@ -23,6 +34,13 @@ if TYPE_CHECKING:
     from agent_usage.reports import Report
 
 TURN_TOKEN_ATTRS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
+LABEL_WIDTH = 8
+
+
+def fitted_path(path: str, width: int) -> str:
+    """A file path in `width` columns: whole when it fits, else its end after `…` (the file
+    name is what tells files apart; a path wrapped mid-name is hard to read)."""
+    return path if len(path) <= width else "…" + path[-(width - 1) :]
 
 
 class SessionScreen(Screen[None]):
@@ -44,7 +62,7 @@ class SessionScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#turns", DataTable)
-        table.add_columns("Time", "Model", "Input", "Output", "Cache write", "Cache read", "Cost")
+        table.add_columns("Time", "Model", "Agent", "Input", "Output", "Cache write", "Cache read", "Cost")
         self.load()
 
     @work(thread=True, exclusive=True, group="session", exit_on_error=False)
@@ -54,7 +72,13 @@ class SessionScreen(Screen[None]):
     def show(self, report: Report) -> None:
         info = report.session
         assert info is not None
-        lines = header_text(session_header(info), label_width=8)
+        room = max(self.app.size.width - LABEL_WIDTH - 4, 20)
+        header = [
+            (label, fitted_path(value, room) if label == "File" else value)
+            for label, value in session_header(info)
+        ]
+        lines = header_text(header, label_width=LABEL_WIDTH)
+        lines.no_wrap = True
         total = report.totals
         lines.append(
             f"{len(report.turns)} turns · {tokens(total.total_tokens)} tokens · "
@@ -70,16 +94,86 @@ class SessionScreen(Screen[None]):
             table.add_row(
                 local_time(turn.ts, tz, "%Y-%m-%d %H:%M:%S"),
                 Text(turn.model),
+                Text(f"↳ {turn.agent_id}", style="cyan") if turn.agent_id else Text("main", style="dim"),
                 *(Text(value, justify="right") for value in figures),
             )
 
 
-def _options(values: list[str]) -> list[tuple[str, str]]:
-    return [(value, value) for value in values]
+class PeriodScreen(Screen[None]):
+    """One day, week or month (Enter on a Daily, Weekly or Monthly row): its models and its
+    sessions under the other filters; Enter on a session opens its turns."""
+
+    BINDINGS = [Binding("escape,backspace", "app.pop_screen", "Back")]
+
+    def __init__(self, period: str, described: str, load: Callable[[], tuple[Report, Report]]) -> None:
+        """`load` reads the (models, sessions) reports in a worker thread."""
+        super().__init__()
+        self.period = period
+        self.described = described
+        self.load_reports = load
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="period-info")
+        yield Label("Models", classes="section")
+        yield DataTable(id="period-models", cursor_type="row", zebra_stripes=True)
+        yield Label("Sessions (Enter: its turns)", classes="section")
+        yield DataTable(id="period-sessions", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#period-models", DataTable).add_columns("Model", "Cost", "Total", "Requests")
+        self.query_one("#period-sessions", DataTable).add_columns(
+            "Session", "Project", "Last activity", "Cost", "Total"
+        )
+        self.load()
+
+    @work(thread=True, exclusive=True, group="period", exit_on_error=False)
+    def load(self) -> None:
+        models, sessions = self.load_reports()
+        self.app.call_from_thread(self.show, models, sessions)
+
+    def show(self, models: Report, sessions: Report) -> None:
+        total = models.totals
+        self.query_one("#period-info", Static).update(
+            Text.assemble(
+                (f"{self.period}  ", "bold"),
+                (f"{money(total.cost_usd, total.unpriced_models)} · {tokens(total.total_tokens)} tokens"
+                 f" · {total.sessions:,} sessions", "bold"),
+                (f"\n{self.described}", "dim"),
+            )
+        )  # fmt: skip
+        table = self.query_one("#period-models", DataTable)
+        table.clear()
+        for row in sorted(models.rows, key=lambda r: -(r.cost_usd or 0.0)):
+            table.add_row(
+                Text(row.key),
+                Text(money(row.cost_usd, row.unpriced_models, compact=True), justify="right"),
+                Text(tokens(row.total_tokens), justify="right"),
+                Text(f"{row.events:,}", justify="right"),
+                key=row.key,
+            )
+        table = self.query_one("#period-sessions", DataTable)
+        table.clear()
+        tz = sessions.filters.tz
+        for row in sorted(sessions.rows, key=lambda r: -(r.cost_usd or 0.0)):
+            table.add_row(
+                Text(row.key[:13]),
+                Text(", ".join(row.projects)),
+                local_time(row.last_ts, tz),
+                Text(money(row.cost_usd, row.unpriced_models, compact=True), justify="right"),
+                Text(tokens(row.total_tokens), justify="right"),
+                key=row.key,
+            )
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "period-sessions" and event.row_key.value is not None:
+            event.stop()
+            self.app.open_session(str(event.row_key.value))  # type: ignore[attr-defined]
 
 
 class FilterScreen(ModalScreen[FilterState | None]):
-    """Date range (preset or custom dates), harness, project and model."""
+    """Date range (preset or custom dates), and any number of harnesses, projects and models."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -102,24 +196,17 @@ class FilterScreen(ModalScreen[FilterState | None]):
             with Horizontal(classes="dates"):
                 yield Input(self.state.since or "", placeholder="since YYYY-MM-DD", id="since")
                 yield Input(self.state.until or "", placeholder="until YYYY-MM-DD", id="until")
-            yield Select(
-                _options(self.choices.harnesses),
-                value=self.state.harness or Select.NULL,
-                prompt="any harness",
-                id="harness",
-            )
-            yield Select(
-                _options(self.choices.projects),
-                value=self.state.project or Select.NULL,
-                prompt="any project",
-                id="project",
-            )
-            yield Select(
-                _options(self.choices.models),
-                value=self.state.model or Select.NULL,
-                prompt="any model",
-                id="model",
-            )
+            for kind, values in (
+                ("harness", self.choices.harnesses),
+                ("project", self.choices.projects),
+                ("model", self.choices.models),
+            ):
+                chosen = getattr(self.state, kind)
+                picker = SelectionList[str](
+                    *((value, value, value in chosen) for value in values), id=kind, classes="picker"
+                )
+                picker.border_title = f"{kind.capitalize()} (none ticked: all)"
+                yield picker
             yield Label("", id="filter-error")
             with Horizontal(classes="buttons"):
                 yield Button("Apply", variant="primary", id="apply")
@@ -130,11 +217,14 @@ class FilterScreen(ModalScreen[FilterState | None]):
         value = self.query_one(f"#{widget_id}", Select).value
         return value if isinstance(value, str) else None
 
+    def _ticked(self, kind: str) -> tuple[str, ...]:
+        return tuple(self.query_one(f"#{kind}", SelectionList).selected)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "cancel":
             self.dismiss(None)
         elif event.button.id == "clear":
-            self.dismiss(FilterState(range="all"))
+            self.dismiss(FilterState())
         else:
             self.apply()
 
@@ -149,9 +239,9 @@ class FilterScreen(ModalScreen[FilterState | None]):
             range="custom" if since or until else chosen,
             since=since,
             until=until,
-            harness=self._value("harness"),
-            project=self._value("project"),
-            model=self._value("model"),
+            harness=self._ticked("harness"),
+            project=self._ticked("project"),
+            model=self._ticked("model"),
         )
         try:
             self.check(state)
@@ -171,12 +261,14 @@ Spend and tokens of your coding agents, read from their own session files.
 
 | Key | Action |
 |---|---|
-| `1`–`7` | Overview, Daily, Weekly, Monthly, Projects, Models, Sessions |
+| `1`–`8` | Overview, Daily, Weekly, Monthly, Projects, Models, Sessions, Blocks |
 | `f` | Filters: date range, harness, project, model |
 | `t` | Next date range preset (today, 7 days, 30 days, 3 months, all) |
-| `c` | Clear all filters |
+| `c` | Back to the last 30 days, no filters |
+| `s` | Sort the table by its next column (or click a column's header; again: the other way) |
 | `r` | Re-read the session files now |
-| `enter` | On a session: its turns and files |
+| `enter` | On a day, week or month: its models and sessions. On a session: its turns and files |
+| `pagedown` `pageup` | Scroll the overview |
 | `d` | Light or dark theme |
 | `ctrl+p` | Command palette: every action, and filter by any harness, project or model |
 | `?` | This help |
@@ -184,6 +276,7 @@ Spend and tokens of your coding agents, read from their own session files.
 
 The app reads new usage on start and then watches the agents' folders, so new turns appear
 within seconds. Costs are computed from bundled prices; "unpriced" means no price is known.
+The Blocks tab shows Claude Code's 5-hour blocks; the running one counts down to its end.
 """
 
 

@@ -292,7 +292,9 @@ def test_blocks_with_active_burn_rate_and_projection(store: dict[str, str]) -> N
 
 def test_token_limit_max_is_the_biggest_ended_block(store: dict[str, str]) -> None:
     document = report(store, "blocks", "--tz", "UTC", "--token-limit", "max")
-    biggest = max(b["tokens"] for b in EXPECTED["blocks_at_now"]["blocks"] if "tokens" in b and not b.get("active"))
+    biggest = max(
+        b["tokens"] for b in EXPECTED["blocks_at_now"]["blocks"] if "tokens" in b and not b.get("active")
+    )
     assert document["token_limit"] == biggest == 39000
     active = document["active_block"]
     assert active["used_share"] == pytest.approx(3000 / 39000)
