@@ -51,7 +51,7 @@ def _usage(row: UsageRow) -> dict[str, Any]:
 
 
 def _block(block: Block, breakdown: bool = False) -> dict[str, Any]:
-    item = {
+    item: dict[str, Any] = {
         "start": utc_iso(block.start),
         "end": utc_iso(block.end),
         "first_ts": utc_iso(block.first_ts),

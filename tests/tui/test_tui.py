@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Static
 from agent_usage import heartbeat
 from agent_usage.ingest import ingest
 from agent_usage.tui.app import AgentUsageApp
-from agent_usage.tui.screens import FilterScreen, HelpScreen, PeriodScreen, SessionScreen
+from agent_usage.tui.screens import FilterScreen, HelpScreen, SessionScreen
 from agent_usage.tui.state import FilterState
 from tests.conftest import FIXTURES, corpus_roots_env
 from tests.tui.pilot import card, settle
