@@ -36,3 +36,12 @@ def test_the_ingest_benchmark_runs(tmp_path: Path) -> None:
     assert figures["live_ingest_new_events"] == 100
     assert figures["report_imports_heavy_modules"] == []
     assert figures["ccusage"].startswith("not run")
+
+
+def test_the_statusline_benchmark_runs(tmp_path: Path) -> None:
+    figures = run_script(
+        "bench_statusline.py", "--size-mb", "1", "--calls", "2", "--ccusage", "none", tmp_path=tmp_path
+    )
+    assert figures["line"].startswith("Sonnet 4.5 | $")
+    assert figures["session_tokens_after_refresh"] > figures["session_tokens"]  # the new turn counts
+    assert figures["cached_call_median_s"] > 0 and figures["refresher_done_after_s"] > 0

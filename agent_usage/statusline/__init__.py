@@ -12,7 +12,7 @@ import os
 from datetime import UTC
 from pathlib import Path
 
-import orjson
+import json
 
 from agent_usage import periods
 from agent_usage.statusline import cache, line
@@ -60,7 +60,7 @@ def run(payload: Payload, db_path: Path, template: str, json_output: bool) -> st
     now = periods.now_utc().replace(tzinfo=UTC).timestamp()
     facts = current_facts(payload, db_path, now)
     if json_output:
-        return orjson.dumps(line.document(facts, payload, now)).decode()
+        return json.dumps(line.document(facts, payload, now), separators=(",", ":"))
     colour = not os.environ.get("NO_COLOR")  # no-color.org: set and not empty
     text = line.render(template, line.segments(facts, payload, now, colour))
     return text or "agent-usage: no usage recorded yet"

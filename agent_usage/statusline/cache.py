@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
+import json
 
 from agent_usage.statusline.facts import Facts
 
@@ -34,9 +34,9 @@ def cache_path(db_path: Path) -> Path:
 def load(db_path: Path, session_key: str) -> Facts | None:
     """The cached facts of a session, or None (no cache, no entry, a damaged file)."""
     try:
-        entries = orjson.loads(cache_path(db_path).read_bytes())
+        entries = json.loads(cache_path(db_path).read_bytes())
         return Facts.from_dict(entries[session_key])
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+    except (OSError, ValueError, KeyError, TypeError):  # a JSONDecodeError is a ValueError
         return None
 
 
@@ -44,12 +44,12 @@ def save(db_path: Path, session_key: str, facts: Facts) -> None:
     """Store a session's facts (atomically: a call reading meanwhile sees old or new, never half)."""
     target = cache_path(db_path)
     try:
-        entries = orjson.loads(target.read_bytes())
+        entries = json.loads(target.read_bytes())
         if not isinstance(entries, dict):
             entries = {}
-    except (OSError, orjson.JSONDecodeError):
+    except (OSError, ValueError):
         entries = {}
-    entries[session_key] = orjson.loads(facts.to_json())
+    entries[session_key] = facts.to_dict()
     if len(entries) > MAX_ENTRIES:
         newest = sorted(entries.items(), key=lambda item: item[1].get("at", 0), reverse=True)
         entries = dict(newest[:MAX_ENTRIES])
@@ -60,7 +60,7 @@ def save(db_path: Path, session_key: str, facts: Facts) -> None:
         handle, name = tempfile.mkstemp(prefix=target.name + ".", dir=target.parent)
         try:
             with os.fdopen(handle, "wb") as out:
-                out.write(orjson.dumps(entries))
+                out.write(json.dumps(entries, separators=(",", ":")).encode())
             os.replace(name, target)
         except OSError:
             os.unlink(name)

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +61,9 @@ class Facts:
     budgets: list[BudgetFacts] = field(default_factory=list)
     problem: str | None = None
 
-    def to_json(self) -> bytes:
-        return orjson.dumps(self)
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the facts (a cache entry)."""
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Facts:
@@ -161,7 +160,9 @@ def _from_store(
 
 
 def _figure(row: Any) -> Figure:
-    return Figure(row.cost_usd, row.unpriced_events, row.total_tokens)
+    """A usage row's figures; nothing used at all is $0, not an unknown cost."""
+    cost = row.cost_usd if row.events else 0.0
+    return Figure(cost, row.unpriced_events, row.total_tokens)
 
 
 def _active_block(con: Any, now: datetime) -> BlockFacts | None:

@@ -1,5 +1,8 @@
 """What Claude Code passes a status line command on stdin, read defensively.
 
+The standard library's json, not orjson: importing orjson costs more than it saves on a
+payload of a few kilobytes, and this runs on every call.
+
 Every field is optional in practice (a fresh session has no `rate_limits`, a non-git folder no
 repo), and a status line must never fail: a missing, empty or broken payload is still a
 `Payload`, with `problem` saying what was wrong.
@@ -13,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-import orjson
+import json
 
 STDIN_WAIT_S = 0.5
 """How long to wait for a payload that is not there yet (Claude Code writes it at once)."""
@@ -71,8 +74,8 @@ def parse_payload(raw: bytes) -> Payload:
     if not raw.strip():
         return Payload(problem="no session data on stdin")
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        data = json.loads(raw)
+    except ValueError:  # not JSON, or not UTF-8
         return Payload(raw=raw, problem="stdin is not JSON")
     if not isinstance(data, dict):
         return Payload(raw=raw, problem="stdin is not a JSON object")

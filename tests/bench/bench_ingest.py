@@ -66,18 +66,22 @@ def append_claude_turns(claude_root: Path, turns: int = 100, files: int = 10) ->
     return the paths touched, as a folder watcher would report them."""
     sessions = sorted(claude_root.rglob("*.jsonl"), key=lambda p: p.stat().st_size)[-files:]
     for index in range(turns):
-        session = sessions[index % len(sessions)]
-        last = next(
-            json.loads(line)
-            for line in reversed(session.read_text().splitlines())
-            if '"assistant"' in line and '"usage"' in line
-        )
-        last["uuid"] = str(uuid.uuid4())
-        last["requestId"] = f"req_bench_{uuid.uuid4().hex}"
-        last["message"]["id"] = f"msg_bench_{uuid.uuid4().hex}"
-        with session.open("a") as handle:
-            handle.write(json.dumps(last, separators=(",", ":")) + "\n")  # compact, as Claude Code writes
+        append_copy_of_last_turn(sessions[index % len(sessions)])
     return {os.path.realpath(session) for session in sessions}
+
+
+def append_copy_of_last_turn(session: Path) -> None:
+    """One more assistant turn in a Claude session: its last one again, with new ids."""
+    last = next(
+        json.loads(line)
+        for line in reversed(session.read_text().splitlines())
+        if '"assistant"' in line and '"usage"' in line
+    )
+    last["uuid"] = str(uuid.uuid4())
+    last["requestId"] = f"req_bench_{uuid.uuid4().hex}"
+    last["message"]["id"] = f"msg_bench_{uuid.uuid4().hex}"
+    with session.open("a") as handle:
+        handle.write(json.dumps(last, separators=(",", ":")) + "\n")  # compact, as Claude Code writes
 
 
 def ccusage_command(explicit: str | None) -> list[str] | None:

@@ -97,6 +97,11 @@ def test_the_line_in_its_default_order(env: dict[str, str]) -> None:
     )
 
 
+def test_a_day_without_use_costs_nothing_and_has_no_block(env: dict[str, str]) -> None:
+    later = {**env, "AGENT_USAGE_NOW": "2026-11-20T12:00:00"}
+    assert statusline(later, payload(env)) == "Sonnet 4.5 | $0.02 +1 unpriced session | $0.00 today"
+
+
 def test_only_the_session_is_read_never_the_whole_history(fresh_env: dict[str, str]) -> None:
     facts = json.loads(statusline(fresh_env, payload(fresh_env), "--json"))
     assert facts["session"]["tokens"] == 3000  # C4 and C5, on the day before `now`
@@ -208,4 +213,4 @@ def test_the_payload_keeps_only_well_typed_fields() -> None:
 
 def test_facts_survive_their_cache_form() -> None:
     facts = Facts(at=1.0, stamp=(3, 4), problem="x")
-    assert Facts.from_dict(json.loads(facts.to_json())) == facts
+    assert Facts.from_dict(json.loads(json.dumps(facts.to_dict()))) == facts
