@@ -8,11 +8,10 @@ them). `agent-usage statusline --help` still goes through the CLI, which documen
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from datetime import UTC
 from pathlib import Path
-
-import json
 
 from agent_usage import periods
 from agent_usage.statusline import cache, line

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-
-import json
 
 from agent_usage.statusline.facts import Facts
 

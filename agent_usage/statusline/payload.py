@@ -10,13 +10,12 @@ repo), and a status line must never fail: a missing, empty or broken payload is 
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import sys
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
-
-import json
 
 STDIN_WAIT_S = 0.5
 """How long to wait for a payload that is not there yet (Claude Code writes it at once)."""
