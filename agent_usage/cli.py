@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from agent_usage.budgets import BudgetStatus
     from agent_usage.export_loop import ExportLoop
     from agent_usage.ingest import IngestSummary
+    from agent_usage.queries import Filters
     from agent_usage.reports import BlockOptions, Report
     from agent_usage.scope import Scope
     from agent_usage.settings import Settings
@@ -85,9 +86,26 @@ TzOption = Annotated[
     str | None, typer.Option(help="IANA time zone of the calendar periods (default: local).")
 ]
 StartOfWeekOption = Annotated[str, typer.Option(help="First day of a week (weekly views, week budgets).")]
-HarnessOption = Annotated[list[str] | None, typer.Option(help="Only this harness (repeatable).")]
-ProjectOption = Annotated[list[str] | None, typer.Option(help="Only this project (repeatable).")]
-ModelOption = Annotated[list[str] | None, typer.Option(help="Only this model (repeatable).")]
+HarnessOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        metavar="NAME",
+        help="Only this harness: claude-code (claude), gemini-cli (gemini), codex, pi… (repeatable).",
+    ),
+]
+ProjectOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        metavar="NAME", help="Only this project: a name, a glob or a part of one, any case (repeatable)."
+    ),
+]
+ModelOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        metavar="NAME",
+        help="Only this model: a name, a glob (claude-*) or a part (opus), any case (repeatable).",
+    ),
+]
 NoIngestOption = Annotated[bool, typer.Option("--no-ingest", help="Use the store as it is.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
 
@@ -280,6 +298,7 @@ def report(
     since_needed = None if session_id else _first_needed(filters.since, config, now, zone)
     summary = _ingest_unless(no_ingest, paths, since_needed)
     with store.connect(paths.db_path, read_only=True) as con:
+        filters = _store_names(con, filters)
         result = build(con, view, filters, now, breakdown, session_id, block_options)
         statuses = _budget_statuses(con, config, now, zone)
     if summary is not None:
@@ -352,13 +371,27 @@ def _scope(
     mode: str = "auto",
     start_of_week: str = "monday",
 ) -> Scope:
-    """The period and scope options as given; `Scope.filters` reads them (query side)."""
+    """The period and scope options as given; `Scope.filters` reads them (query side). An
+    unknown harness is an error here, before any file is read."""
+    from agent_usage.names import harness_names
     from agent_usage.scope import Scope
 
+    harness_names(harness or ())
     return Scope(
         since, until, last, today, tuple(harness or ()), tuple(project or ()), tuple(model or ()),
         mode, start_of_week,
     )  # fmt: skip
+
+
+def _store_names(con: DuckDBPyConnection, filters: Filters) -> Filters:
+    """Harness aliases and project and model patterns as the store's names; a pattern that
+    matches nothing is said on stderr with the closest names."""
+    from agent_usage.names import resolve
+
+    resolved = resolve(con, filters)
+    for note in resolved.notes:
+        _note(f"warning: {note}")
+    return resolved.filters
 
 
 def _settings(paths: AppPaths) -> Settings:
@@ -391,8 +424,10 @@ def statusline(
     json_output: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """One line for Claude Code's status bar: model, this session's and today's cost, the 5-hour
-    block with its time left, burn rate and budget. Reads Claude Code's JSON on stdin.
+    """One line for Claude Code's status bar: session, today, 5-hour block, burn rate, budget.
+
+    Reads the JSON Claude Code passes on stdin: the model, this session's and today's cost,
+    the running 5-hour block's cost and time left, the burn rate and the most used budget.
 
     Set it in ~/.claude/settings.json (docs/statusline.md has the snippet).
     """
@@ -586,6 +621,7 @@ def insights(
     _ingest_unless(no_ingest, paths, filters.since)
     today = periods.from_utc(now, zone).date()
     with store.connect(paths.db_path, read_only=True) as con:
+        filters = _store_names(con, filters)
         habits = adoption(con, filters, today)
         providers = concentration(con, filters, config.concentration_warn_share)
     if providers.warning and providers.top is not None:

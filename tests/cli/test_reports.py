@@ -364,6 +364,50 @@ def test_block_options_are_checked(store: dict[str, str], args: tuple[str, ...],
     assert done.returncode == 2 and message in done.stderr
 
 
+def test_harness_aliases_name_the_same_harness(store: dict[str, str]) -> None:
+    full = report(store, "daily", "--harness", "claude-code")["totals"]
+    assert report(store, "daily", "--harness", "claude")["totals"] == full
+    assert report(store, "daily", "--harness", "Gemini")["totals"]["harnesses"] == ["gemini-cli"]
+    assert full["total_tokens"] == sum(
+        e["input"] + e["output"] + e["cache_write"] + e["cache_read"]
+        for e in EVENTS
+        if e["harness"] == "claude-code"
+    )
+
+
+def test_an_unknown_harness_is_an_error_that_lists_the_valid_ones(store: dict[str, str]) -> None:
+    done = invoke_cli("report", "daily", "--harness", "nope", "--no-ingest", env=store)
+    assert done.returncode == 2
+    assert "--harness: no harness 'nope'; choose from" in done.stderr
+    assert "claude-code" in done.stderr and "claude (claude-code)" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "pattern", "keys"),
+    [
+        ("--model", "SONNET", ["claude-sonnet-4-5"]),
+        ("--model", "claude-*", ["claude-haiku-4-5", "claude-sonnet-4-5"]),
+        ("--model", "gpt-5", ["gpt-5"]),
+        ("--project", "API", ["api"]),
+        ("--project", "s*p", ["shop"]),
+    ],
+)
+def test_models_and_projects_match_any_case_globs_and_parts(
+    store: dict[str, str], option: str, pattern: str, keys: list[str]
+) -> None:
+    view = "model" if option == "--model" else "project"
+    document = report(store, view, option, pattern, "--tz", "UTC")
+    assert sorted(row["key"] for row in document["rows"]) == keys
+
+
+def test_a_pattern_that_matches_nothing_says_so_with_the_closest_names(store: dict[str, str]) -> None:
+    done = invoke_cli("report", "model", "--model", "sonet-4", "--json", "--no-ingest", env=store)
+    assert done.returncode == 0 and json.loads(done.stdout)["rows"] == []
+    assert (
+        "warning: --model 'sonet-4' matches no model in the store; closest: claude-sonnet-4-5" in done.stderr
+    )
+
+
 def test_session_id_prefix_shows_its_turns(store: dict[str, str]) -> None:
     document = report(store, "session", "--id", "aaaa", "--tz", "UTC")
     assert document["session"]["id"] == "aaaaaaaa-0000-4000-8000-00000000000a"
