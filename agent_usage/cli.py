@@ -77,15 +77,33 @@ def stderr_console() -> Console:
 
 MAX_WARNINGS = 20
 """Ingest warnings printed in full; the rest are counted."""
-DbOption = Annotated[Path | None, typer.Option("--db", help="Store file (default: the user data dir).")]
-# the period and scope options, declared once for every command that takes them
-SinceOption = Annotated[str | None, typer.Option(help="From this date or datetime (read in --tz).")]
-UntilOption = Annotated[str | None, typer.Option(help="Up to this date (inclusive) or datetime.")]
-LastOption = Annotated[str | None, typer.Option(help="Only the last 7d, 4w or 3m, calendar-aligned.")]
-TzOption = Annotated[
-    str | None, typer.Option(help="IANA time zone of the calendar periods (default: local).")
+DbOption = Annotated[
+    Path | None, typer.Option("--db", metavar="PATH", help="Store file (default: the user data dir).")
 ]
-StartOfWeekOption = Annotated[str, typer.Option(help="First day of a week (weekly views, week budgets).")]
+# the period and scope options, declared once for every command that takes them
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="WHEN", help="From this date or datetime (in --tz), or today, yesterday, monday, 7d."
+    ),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option(metavar="WHEN", help="Up to this date (the whole day) or datetime, or yesterday…"),
+]
+LastOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="N<d|w|m|y>", help="The N latest calendar days, weeks, months or years, this one so far."
+    ),
+]
+TzOption = Annotated[
+    str | None,
+    typer.Option(metavar="ZONE", help="IANA time zone of the calendar periods, or local (the default)."),
+]
+StartOfWeekOption = Annotated[
+    str, typer.Option(metavar="DAY", help="First day of a week (weekly views, week budgets).")
+]
 HarnessOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -106,8 +124,8 @@ ModelOption = Annotated[
         help="Only this model: a name, a glob (claude-*) or a part (opus), any case (repeatable).",
     ),
 ]
-NoIngestOption = Annotated[bool, typer.Option("--no-ingest", help="Use the store as it is.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
+NoIngestOption = Annotated[bool, typer.Option("--no-ingest", metavar="", help="Use the store as it is.")]
+JsonOption = Annotated[bool, typer.Option("--json", metavar="", help="One JSON document on stdout.")]
 
 
 def _note(text: str) -> None:
@@ -144,10 +162,13 @@ def _run_ingest(
 
 
 def _print_summary(summary: IngestSummary) -> None:
+    from agent_usage.render.format import count
+
     stderr_console().print(
-        f"{summary.files_read} files read ({summary.files_unchanged} unchanged of {summary.files_found}), "
-        f"{summary.events_new} new events, {summary.duplicates} duplicates skipped, "
-        f"{summary.bad_lines} bad lines skipped in {summary.seconds:.2f} s",
+        f"{count(summary.files_read, 'file')} read ({summary.files_unchanged} unchanged of"
+        f" {summary.files_found}), {count(summary.events_new, 'new event')},"
+        f" {count(summary.duplicates, 'duplicate')} skipped,"
+        f" {count(summary.bad_lines, 'bad line')} skipped in {summary.seconds:.2f} s",
         highlight=False,
     )
     for problem in summary.problems[:MAX_WARNINGS]:
@@ -157,8 +178,29 @@ def _print_summary(summary: IngestSummary) -> None:
         _note(f"warning: {more} more warning{'' if more == 1 else 's'} not shown")
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from agent_usage import __version__
+
+        sys.stdout.write(f"agent-usage {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
-def default(ctx: typer.Context, db: DbOption = None) -> None:
+def default(
+    ctx: typer.Context,
+    db: DbOption = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            metavar="",
+            help="Print the version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
+) -> None:
     """With no command: the TUI on a terminal, else this help."""
     if ctx.invoked_subcommand is not None:
         return
@@ -172,10 +214,15 @@ def default(ctx: typer.Context, db: DbOption = None) -> None:
 @app.command()
 def tui(
     db: DbOption = None,
-    tz: Annotated[str | None, typer.Option(help="IANA time zone (default: local).")] = None,
-    no_watch: Annotated[bool, typer.Option("--no-watch", help="Do not follow new usage live.")] = False,
+    tz: Annotated[
+        str | None, typer.Option(metavar="ZONE", help="IANA time zone, or local (the default).")
+    ] = None,
+    no_watch: Annotated[
+        bool, typer.Option("--no-watch", metavar="", help="Do not follow new usage live.")
+    ] = False,
     no_ingest: Annotated[
-        bool, typer.Option("--no-ingest", help="Show the store as it is (no reading, no watching).")
+        bool,
+        typer.Option("--no-ingest", metavar="", help="Show the store as it is (no reading, no watching)."),
     ] = False,
 ) -> None:
     """The interactive dashboard (also what `agent-usage` alone opens on a terminal)."""
@@ -196,7 +243,9 @@ def tui(
 @app.command()
 def ingest(
     db: DbOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", metavar="", help="No progress bar and no summary.")
+    ] = False,
 ) -> None:
     """Read new usage from the agents' session files into the store."""
     paths = resolve_paths(db)
@@ -238,7 +287,9 @@ def _warn_unpriced(paths: AppPaths) -> None:
     with store.connect(paths.db_path, read_only=True) as con:
         rows = unpriced_models(con)
     if rows:
-        listed = ", ".join(f"{model} ({n} events)" for model, n in rows)
+        from agent_usage.render.format import count
+
+        listed = ", ".join(f"{model} ({count(n, 'event')})" for model, n in rows)
         stderr_console().print(
             f"unpriced models: {listed}; add rates in {paths.prices_file}",
             highlight=False,
@@ -247,7 +298,10 @@ def _warn_unpriced(paths: AppPaths) -> None:
 
 
 ViewArgument = Annotated[
-    str, typer.Argument(help="daily, weekly, monthly, hourly, session, project, model, harness or blocks")
+    str,
+    typer.Argument(
+        metavar="VIEW", help="daily, weekly, monthly, hourly, session, project, model, harness or blocks"
+    ),
 ]
 
 
@@ -258,18 +312,25 @@ def report(
     since: SinceOption = None,
     until: UntilOption = None,
     last: LastOption = None,
-    today: Annotated[bool, typer.Option("--today", help="Only today (in --tz).")] = False,
+    today: Annotated[bool, typer.Option("--today", metavar="", help="Only today (in --tz).")] = False,
     tz: TzOption = None,
     start_of_week: StartOfWeekOption = "monday",
     harness: HarnessOption = None,
     project: ProjectOption = None,
     model: ModelOption = None,
-    mode: Annotated[str, typer.Option(help="Cost mode: auto, calculate or display.")] = "auto",
-    breakdown: Annotated[bool, typer.Option("--breakdown", help="Per-model rows under each row.")] = False,
+    mode: Annotated[
+        str, typer.Option(metavar="MODE", help="Cost mode: auto, calculate or display.")
+    ] = "auto",
+    breakdown: Annotated[
+        bool, typer.Option("--breakdown", metavar="", help="Per-model rows under each row.")
+    ] = False,
     session_id: Annotated[
-        str | None, typer.Option("--id", help="With `session`: one session's turns (id or prefix).")
+        str | None,
+        typer.Option("--id", metavar="ID", help="With `session`: one session's turns (id or prefix)."),
     ] = None,
-    active: Annotated[bool, typer.Option("--active", help="With `blocks`: the running block alone.")] = False,
+    active: Annotated[
+        bool, typer.Option("--active", metavar="", help="With `blocks`: the running block alone.")
+    ] = False,
     token_limit: Annotated[
         str | None,
         typer.Option(
@@ -280,7 +341,7 @@ def report(
         float, typer.Option(metavar="HOURS", help="With `blocks`: the length of a block.")
     ] = 5.0,
     json_output: JsonOption = False,
-    csv_output: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+    csv_output: Annotated[bool, typer.Option("--csv", metavar="", help="CSV on stdout.")] = False,
     no_ingest: NoIngestOption = False,
 ) -> None:
     """Usage and cost per day, week, month, hour, session, project, model, harness or 5-hour block."""
@@ -496,7 +557,9 @@ def budget_check(
     db: DbOption = None,
     tz: TzOption = None,
     no_ingest: NoIngestOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", metavar="", help="Print nothing; only the exit code.")
+    ] = False,
 ) -> None:
     """Exit 1 when any budget is exceeded (warnings print but exit 0): for scripts, statuslines, CI."""
     from agent_usage.render.format import money
@@ -523,17 +586,21 @@ def budget_check(
 @app.command("import")
 def import_usage(
     file: Annotated[
-        Path, typer.Argument(help="A CSV or JSON export of provider usage or LiteLLM spend logs.")
+        Path,
+        typer.Argument(metavar="FILE", help="A CSV or JSON export of provider usage or LiteLLM spend logs."),
     ],
     db: DbOption = None,
     format_name: Annotated[
         str | None,
         typer.Option(
-            "--format", help="anthropic, openai, gemini, litellm or generic (default: by its columns)."
+            "--format",
+            metavar="FORMAT",
+            help="anthropic, openai, gemini, litellm or generic (default: by its columns).",
         ),
     ] = None,
     provider: Annotated[
-        str | None, typer.Option(help="Provider for pricing when the file does not say (e.g. google).")
+        str | None,
+        typer.Option(metavar="NAME", help="Provider for pricing when the file does not say (e.g. google)."),
     ] = None,
 ) -> None:
     """Import usage that did not come from a local agent; a re-import adds nothing twice."""
@@ -679,32 +746,44 @@ def doctor(db: DbOption = None) -> None:
 def watch(
     db: DbOption = None,
     endpoint: Annotated[
-        str | None, typer.Option(help="OTLP base URL (default: OTEL_EXPORTER_OTLP_ENDPOINT or localhost).")
+        str | None,
+        typer.Option(
+            metavar="URL", help="OTLP base URL (default: OTEL_EXPORTER_OTLP_ENDPOINT or localhost)."
+        ),
     ] = None,
     protocol: Annotated[
-        str | None, typer.Option(help="http/protobuf (default), http/json or grpc.", show_default=False)
+        str | None,
+        typer.Option(
+            metavar="PROTOCOL", help="http/protobuf (default), http/json or grpc.", show_default=False
+        ),
     ] = None,
     header: Annotated[
         list[str] | None, typer.Option("--header", help="Extra header key=value (repeatable).")
     ] = None,
     interval: Annotated[
         float | None,
-        typer.Option(help="Seconds between exports (default: OTEL_METRIC_EXPORT_INTERVAL or 60)."),
+        typer.Option(
+            metavar="SECONDS", help="Seconds between exports (default: OTEL_METRIC_EXPORT_INTERVAL or 60)."
+        ),
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option(help="Seconds to wait for the endpoint (default 10).")
+        float | None, typer.Option(metavar="SECONDS", help="Seconds to wait for the endpoint (default 10).")
     ] = None,
     compression: Annotated[
-        str | None, typer.Option(help="gzip, deflate or none (default: none).", show_default=False)
+        str | None,
+        typer.Option(metavar="NAME", help="gzip, deflate or none (default: none).", show_default=False),
     ] = None,
     once: Annotated[
-        bool, typer.Option("--once", help="Ingest and export once, then exit (cron, CI).")
+        bool, typer.Option("--once", metavar="", help="Ingest and export once, then exit (cron, CI).")
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print what would be sent as OTLP/JSON; send nothing.")
+        bool,
+        typer.Option("--dry-run", metavar="", help="Print what would be sent as OTLP/JSON; send nothing."),
     ] = False,
-    no_metrics: Annotated[bool, typer.Option("--no-metrics", help="Do not send metrics.")] = False,
-    no_traces: Annotated[bool, typer.Option("--no-traces", help="Do not send spans.")] = False,
+    no_metrics: Annotated[
+        bool, typer.Option("--no-metrics", metavar="", help="Do not send metrics.")
+    ] = False,
+    no_traces: Annotated[bool, typer.Option("--no-traces", metavar="", help="Do not send spans.")] = False,
     project_names: Annotated[
         str,
         typer.Option(
@@ -720,12 +799,15 @@ def watch(
         ),
     ] = "keep",
     user: Annotated[
-        str | None, typer.Option(help="agent.user.id (default: AGENT_USAGE_USER or login).")
+        str | None, typer.Option(metavar="ID", help="agent.user.id (default: AGENT_USAGE_USER or login).")
     ] = None,
     no_ingest: Annotated[
-        bool, typer.Option("--no-ingest", help="Export the store as it is; do not read or watch files.")
+        bool,
+        typer.Option(
+            "--no-ingest", metavar="", help="Export the store as it is; do not read or watch files."
+        ),
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every tick.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", metavar="", help="Log every tick.")] = False,
 ) -> None:
     """Keep the store current and send OTLP metrics (every interval) and spans (once per turn)."""
     from agent_usage.export_loop import ExportLoop, WatchOptions, configure_logging, run_forever
@@ -778,13 +860,16 @@ def _watch_dry_run(exporter: ExportLoop) -> None:
 
 
 def _watch_once(exporter: ExportLoop) -> None:
+    from agent_usage.render.format import count
+
     """One tick for cron and CI: exit 1 when an endpoint did not accept."""
     try:
         result = exporter.tick()
     finally:
         exporter.close()
     _note(
-        f"{result.new_events} new events; {result.series} series; {result.spans} spans sent,"
+        f"{count(result.new_events, 'new event')}; {result.series} series;"
+        f" {count(result.spans, 'span')} sent,"
         f" {result.spans_pending} pending"
     )
     if not result.ok:
@@ -798,18 +883,20 @@ app.command("export", help="Same as `watch` (the exporter loop).")(watch)
 @app.command()
 def demo(
     out: Annotated[
-        Path | None, typer.Option(help="Write the demo history here (default: a temp dir).")
+        Path | None, typer.Option(metavar="PATH", help="Write the demo history here (default: a temp dir).")
     ] = None,
-    days: Annotated[int, typer.Option(help="Days of history.")] = 28,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    days: Annotated[int, typer.Option(metavar="N", help="Days of history.")] = 28,
+    seed: Annotated[int, typer.Option(metavar="N", help="Random seed.")] = 7,
 ) -> None:
     """Generate a realistic four-harness history, ingest it into a demo store and report on it."""
     from agent_usage.demo import generate
+    from agent_usage.render.format import count
 
     root = out or Path(tempfile.mkdtemp(prefix="agent-usage-demo-"))
     corpus = generate(root, days=days, seed=seed)
     stderr_console().print(
-        f"demo history: {corpus.files} files, {corpus.bytes_written / 1e6:.1f} MB in {root}", highlight=False
+        f"demo history: {count(corpus.files, 'file')}, {corpus.bytes_written / 1e6:.1f} MB in {root}",
+        highlight=False,
     )
     paths = replace(resolve_paths(), db_path=root / "demo.duckdb")
     db_path = paths.db_path

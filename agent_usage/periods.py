@@ -7,8 +7,10 @@ The store keeps naive UTC timestamps. Everything a user types (`--since 2026-11-
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -104,11 +106,39 @@ def from_utc(value: datetime, tz: ZoneInfo) -> datetime:
     return value.replace(tzinfo=UTC).astimezone(tz).replace(tzinfo=None)
 
 
-def _parse(value: str, option: str) -> datetime:
+RELATIVE = re.compile(r"(\d+)\s*([dwmy])")
+"""`7d`, `2w`, `3m`, `1y`: that many days, weeks, months or years before today."""
+
+
+def parse_when(value: str, option: str, today: date) -> tuple[datetime, bool]:
+    """(wall-clock time, whether it names a whole day) of a `--since`/`--until` value: an ISO
+    date or datetime, `today`, `yesterday`, a weekday (the latest one, today included), or
+    `7d`, `2w`, `3m`, `1y` ago."""
+    text = value.strip().lower()
+    day: date | None = None
+    if text == "today":
+        day = today
+    elif text == "yesterday":
+        day = today - timedelta(days=1)
+    elif text in WEEKDAYS:
+        day = today - timedelta(days=(today.weekday() - WEEKDAYS.index(text)) % 7)
+    elif match := RELATIVE.fullmatch(text):
+        amount, unit = int(match.group(1)), match.group(2)
+        if unit in "dw":
+            day = today - timedelta(days=amount * (7 if unit == "w" else 1))
+        else:
+            months = amount * (12 if unit == "y" else 1)
+            first = _months_back(today.replace(day=1), months)
+            day = first.replace(day=min(today.day, calendar.monthrange(first.year, first.month)[1]))
+    if day is not None:
+        return datetime.combine(day, time()), True
     try:
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat(value.strip()), len(value.strip()) <= 10
     except ValueError:
-        raise UsageError(f"{option}: {value!r} is not a date or datetime (YYYY-MM-DD[THH:MM])") from None
+        raise UsageError(
+            f"{option}: {value!r} is not a date: use YYYY-MM-DD[THH:MM], today, yesterday, a weekday"
+            " (monday) or a span ago (7d, 2w, 3m, 1y)"
+        ) from None
 
 
 def _midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -135,11 +165,14 @@ def resolve_period(
     last: str | None = None,
     today: bool = False,
     now: datetime | None = None,
+    week_start: int = 0,
 ) -> Period:
     """The UTC range for the period options; `--today` and `--last` are calendar-aligned in `tz`.
 
-    `--last 7d` is today and the 6 days before it, `--last 4w` the 28 days ending today,
-    `--last 3m` this month and the 2 before it. `--until` given as a bare date includes that day.
+    `--last N<unit>` is the N most recent calendar days, weeks, months or years, the current
+    one (so far) included: `7d` is today and the 6 days before, `2w` this week (from its first
+    day, `week_start`) and the one before, `3m` this month and the 2 before, `1y` this year.
+    `--until` given as a day includes that day.
     """
     chosen = sum(bool(x) for x in (today, last, since))
     if chosen > 1:
@@ -149,27 +182,45 @@ def resolve_period(
     if today:
         start = _midnight(local_today, tz)
     elif last:
-        amount, unit = last[:-1], last[-1:].lower()
-        if unit not in ("d", "w", "m") or not amount.isdigit() or int(amount) < 1:
-            raise UsageError(f"--last: {last!r} is not a count of d, w or m, e.g. 7d, 4w, 3m")
-        n = int(amount)
-        if unit == "m":
-            first = _months_back(local_today.replace(day=1), n - 1)
-        else:
-            first = local_today - timedelta(days=n * (7 if unit == "w" else 1) - 1)
-        start = _midnight(first, tz)
+        start = _midnight(_last_start(last, local_today, week_start), tz)
     elif since:
-        start = to_utc(_parse(since, "--since"), tz)
+        start = to_utc(parse_when(since, "--since", local_today)[0], tz)
     end: datetime | None = None
     if until:
-        parsed = _parse(until, "--until")
-        is_date = len(until.strip()) <= 10
-        end = to_utc(parsed + timedelta(days=1) if is_date else parsed, tz)
+        parsed, whole_day = parse_when(until, "--until", local_today)
+        end = to_utc(parsed + timedelta(days=1) if whole_day else parsed, tz)
     elif today:
         end = _midnight(local_today + timedelta(days=1), tz)
     if start and end and end <= start:
         raise UsageError("--until must be after the start of the period")
     return Period(start, end)
+
+
+def _last_start(last: str, today: date, week_start: int) -> date:
+    """The first day of the N most recent calendar periods that `--last` names."""
+    match = RELATIVE.fullmatch(last.strip().lower())
+    if not match or int(match.group(1)) < 1:
+        raise UsageError(f"--last: {last!r} is not a count of d, w, m or y, e.g. 7d, 2w, 3m, 1y")
+    n, unit = int(match.group(1)), match.group(2)
+    if unit == "d":
+        return today - timedelta(days=n - 1)
+    if unit == "w":
+        return week_first_day(today, week_start) - timedelta(days=7 * (n - 1))
+    if unit == "m":
+        return _months_back(today.replace(day=1), n - 1)
+    return date(today.year - (n - 1), 1, 1)
+
+
+def current_period_key(view: str, now: datetime, tz: ZoneInfo, week_start: int) -> str | None:
+    """The row key of the day, week or month that holds `now` (a calendar view's row "so far")."""
+    today = from_utc(now, tz).date()
+    if view == "daily":
+        return today.isoformat()
+    if view == "weekly":
+        return week_first_day(today, week_start).isoformat()
+    if view == "monthly":
+        return today.strftime("%Y-%m")
+    return None
 
 
 def offset_segments(tz: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, int]]:

@@ -34,9 +34,8 @@ class Scope:
         """The query filters, with calendar periods in `zone` (a UsageError on a bad value)."""
         if self.mode not in COST_MODES:
             raise UsageError(f"--mode: choose one of {', '.join(COST_MODES)}")
-        period = periods.resolve_period(
-            zone, since=self.since, until=self.until, last=self.last, today=self.today, now=now
-        )
+        week_start = periods.week_start_index(self.start_of_week)
+        period = periods.resolve_period(zone, self.since, self.until, self.last, self.today, now, week_start)
         return Filters(
             since=period.since,
             until=period.until,
@@ -45,5 +44,5 @@ class Scope:
             models=self.models,
             tz=zone,
             mode=self.mode,
-            week_start=periods.week_start_index(self.start_of_week),
+            week_start=week_start,
         )

@@ -20,6 +20,11 @@ def money(cost: float | None, unpriced_models: Sequence[str] = (), compact: bool
     return text
 
 
+def count(value: int, noun: str, plural: str | None = None) -> str:
+    """`1 event`, `2 events`: a number with its noun in the right form."""
+    return f"{value} {noun if value == 1 else plural or noun + 's'}"
+
+
 def tokens(value: int, compact: bool = False) -> str:
     """A token count: `1,234,567`, or `1.2M` in a compact layout for narrow terminals."""
     if not compact or value < 10_000:

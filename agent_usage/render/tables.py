@@ -20,6 +20,7 @@ from rich.text import Text
 
 from agent_usage.blocks import Block
 from agent_usage.budgets import BudgetStatus
+from agent_usage.periods import current_period_key
 from agent_usage.queries import UsageRow
 from agent_usage.render.cells import (
     budget_bar,
@@ -29,7 +30,7 @@ from agent_usage.render.cells import (
     turn_cells,
     usage_cells,
 )
-from agent_usage.render.format import duration, local_time, money, tokens
+from agent_usage.render.format import count, duration, local_time, money, tokens
 from agent_usage.reports import Report
 
 COMPACT_BELOW = 110
@@ -152,8 +153,10 @@ def usage_table(report: Report, width: int) -> Table:
         return [key, *(render(row) for _, render in extra), *usage_cells(row, attrs, compact)]
 
     names = short_ids([row.key for row in report.rows]) if is_session else {}
+    current = current_period_key(report.view, report.now, report.filters.tz, report.filters.week_start)
     for row in report.rows:
-        table.add_row(*cells(row, names.get(row.key, row.key)))
+        key = names.get(row.key, row.key)
+        table.add_row(*cells(row, f"{key} so far" if row.key == current else key))
         for sub in (report.breakdown or {}).get(row.key, []):
             sub_cells = cells(sub, f"  └ {sub.model}")
             table.add_row(*sub_cells, style="dim")
@@ -170,7 +173,7 @@ def session_detail(report: Report, width: int) -> RenderableType:
     total = report.totals
     table = _table(f"turns ({tz})", width)
     table.add_column("Time", footer="Total", no_wrap=True)
-    table.add_column("Model", footer=f"{len(report.turns)} turns", no_wrap=True)
+    table.add_column("Model", footer=count(len(report.turns), "turn"), no_wrap=True)
     columns = _token_columns(width)
     for label, attr in columns:
         table.add_column(label, justify="right", no_wrap=True, footer=tokens(getattr(total, attr), compact))

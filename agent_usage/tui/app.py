@@ -35,7 +35,7 @@ from agent_usage.folder_watcher import FolderWatcher
 from agent_usage.ingest import IngestSummary, ingest
 from agent_usage.paths import resolve_paths
 from agent_usage.queries import Filters
-from agent_usage.render.format import local_time, money, tokens
+from agent_usage.render.format import count, local_time, money, tokens
 from agent_usage.reports import Report
 from agent_usage.settings import Settings
 from agent_usage.tui.columns import Layout, Sort, default_sort, fit, header, row_cells
@@ -401,7 +401,9 @@ class AgentUsageApp(App[None]):
         self.query_one("#card-tokens", Card).show(
             tokens(selected.total_tokens), f"{tokens(selected.output_tokens, compact=True)} output"
         )
-        self.query_one("#card-sessions", Card).show(f"{selected.sessions:,}", f"{selected.events:,} requests")
+        self.query_one("#card-sessions", Card).show(
+            f"{selected.sessions:,}", count(selected.events, "request")
+        )
         per_day = (selected.cost_usd or 0.0) / overview.active_days if overview.active_days else 0.0
         self.query_one("#card-days", Card).show(
             f"{overview.active_days:,}", f"{money(per_day)} per active day"

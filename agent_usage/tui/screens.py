@@ -27,7 +27,7 @@ from textual.widgets import (
 from agent_usage.dashboard import Choices
 from agent_usage.errors import AgentUsageError
 from agent_usage.render.cells import header_text, session_header, turn_cells
-from agent_usage.render.format import local_time, money, tokens
+from agent_usage.render.format import count, local_time, money, tokens
 from agent_usage.tui.state import RANGES, FilterState
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class SessionScreen(Screen[None]):
         lines.no_wrap = True
         total = report.totals
         lines.append(
-            f"{len(report.turns)} turns · {tokens(total.total_tokens)} tokens · "
+            f"{count(len(report.turns), 'turn')} · {tokens(total.total_tokens)} tokens · "
             f"{money(total.cost_usd, total.unpriced_models)}",
             style="bold",
         )
@@ -139,7 +139,7 @@ class PeriodScreen(Screen[None]):
             Text.assemble(
                 (f"{self.period}  ", "bold"),
                 (f"{money(total.cost_usd, total.unpriced_models)} · {tokens(total.total_tokens)} tokens"
-                 f" · {total.sessions:,} sessions", "bold"),
+                 f" · {count(total.sessions, 'session')}", "bold"),
                 (f"\n{self.described}", "dim"),
             )
         )  # fmt: skip

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, invoke_cli, run_cli
 
 
 def test_demo_shows_a_report_of_all_four_harnesses(tmp_path: Path) -> None:
@@ -17,7 +17,7 @@ def test_demo_shows_a_report_of_all_four_harnesses(tmp_path: Path) -> None:
     for harness in ("claude-code", "codex", "gemini-cli", "pi"):
         assert harness in result.stdout
     assert "Total" in result.stdout and "$" in result.stdout
-    assert "duplicates skipped" in result.stderr
+    assert "duplicates skipped" in result.stderr or "duplicate skipped" in result.stderr
 
 
 def test_ingest_then_report_json_on_fixtures(tmp_path: Path) -> None:
@@ -27,7 +27,7 @@ def test_ingest_then_report_json_on_fixtures(tmp_path: Path) -> None:
     }
     ingested = run_cli("ingest", env=env)
     assert ingested.returncode == 0, ingested.stderr
-    assert "6 new events" in ingested.stderr and "1 bad lines skipped" in ingested.stderr
+    assert "6 new events" in ingested.stderr and "1 bad line skipped" in ingested.stderr
     assert "warning: " + str(FIXTURES / "claude-code" / "content-blocks") in ingested.stderr
     result = run_cli("report", "model", "--json", "--no-ingest", env=env)
     assert result.returncode == 0, result.stderr
@@ -172,3 +172,19 @@ def test_a_json_report_loads_no_module_it_does_not_use(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["totals"]["events"] == 0
     assert not {name for name in loaded if name.split(".")[0] in ("textual", "opentelemetry", "grpc")}
     assert "rich.console" not in loaded
+
+
+def test_version_and_plurals() -> None:
+    from agent_usage import __version__
+    from agent_usage.render.format import count
+
+    done = invoke_cli("--version")
+    assert done.returncode == 0 and done.stdout == f"agent-usage {__version__}\n"
+    assert [count(n, "event") for n in (0, 1, 2)] == ["0 events", "1 event", "2 events"]
+
+
+def test_options_show_human_metavars() -> None:
+    listing = invoke_cli("report", "--help", columns=200).stdout
+    assert "--harness" in listing and "NAME" in listing and "N<d|w|m|y>" in listing
+    options = [line for line in listing.split("Options")[1].splitlines() if "--help" not in line]
+    assert not [line for line in options if "<bool>" in line or "<str>" in line or "<list" in line]

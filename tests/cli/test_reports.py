@@ -52,7 +52,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
     result = invoke_cli("ingest", env=env)
     assert result.returncode == 0, result.stderr
-    assert "10 new events, 1 duplicates skipped" in result.stderr
+    assert "10 new events, 1 duplicate skipped" in result.stderr
     return env
 
 
@@ -207,7 +207,8 @@ def test_unpriced_usage_is_null_and_named(store: dict[str, str]) -> None:
         (("--since", "2026-11-13T12:00"), lambda e: e["ts"] >= "2026-11-13T12:00"),
         (("--today",), lambda e: e["ts"][:10] == "2026-11-16"),
         (("--last", "2d"), lambda e: e["ts"][:10] >= "2026-11-15"),
-        (("--last", "1w"), lambda e: e["ts"][:10] >= "2026-11-10"),
+        (("--last", "1w"), lambda e: e["ts"][:10] >= "2026-11-16"),  # now is a Monday: this week so far
+        (("--last", "2w"), lambda e: e["ts"][:10] >= "2026-11-09"),  # and the whole week before
         (("--last", "1m"), lambda e: e["ts"][:7] == "2026-11"),
     ],
 )
@@ -457,8 +458,8 @@ def test_csv_carries_the_same_numbers_as_json(store: dict[str, str]) -> None:
 def test_bad_options_are_one_line_usage_errors(store: dict[str, str]) -> None:
     for args, message in [
         (("--tz", "Mars/Olympus"), "error: --tz: unknown time zone 'Mars/Olympus'"),
-        (("--last", "7y"), "error: --last: '7y' is not a count of d, w or m"),
-        (("--since", "yesterday"), "error: --since: 'yesterday' is not a date"),
+        (("--last", "7q"), "error: --last: '7q' is not a count of d, w, m or y"),
+        (("--since", "the day before"), "error: --since: 'the day before' is not a date"),
         (("--start-of-week", "caturday"), "error: --start-of-week: choose one of monday"),
         (("--today", "--last", "7d"), "error: use only one of --today, --last and --since"),
         (("--json", "--csv"), "error: use only one of --json and --csv"),
