@@ -262,6 +262,7 @@ def _ingest_unless(no_ingest: bool, paths: AppPaths, since: datetime | None = No
     it are left for a later ingest (None: read everything). While a live `watch` or TUI keeps
     the store current (its heartbeat says so), nothing is walked at all."""
     if no_ingest:
+        _prices_current(paths)
         return None
     from agent_usage import heartbeat
     from agent_usage.ingest_plan import IngestSummary
@@ -269,6 +270,23 @@ def _ingest_unless(no_ingest: bool, paths: AppPaths, since: datetime | None = No
     if heartbeat.live_keeper(paths.db_path, os.environ) is not None:
         return IngestSummary()  # the keeper has read every file and follows every change
     return _run_ingest(paths, quiet=True, since=since)
+
+
+def _prices_current(paths: AppPaths) -> None:
+    """Without an ingest, still price the store with today's prices.toml and genai-prices data
+    (a broken prices.toml is the same error as on an ingest)."""
+    from agent_usage import pricing, store
+    from agent_usage.store.meta import get_meta
+
+    pricing.load_overrides(paths.prices_file)
+    if not paths.db_path.exists():
+        return
+    version = pricing.prices_version(paths.prices_file)
+    with store.connect(paths.db_path, read_only=True) as con:
+        current = get_meta(con, "prices_version")
+    if current != version:
+        with store.connect(paths.db_path) as con:
+            pricing.refresh(con, paths.prices_file)
 
 
 def _first_needed(since: datetime | None, config: Settings, now: datetime, zone: ZoneInfo) -> datetime | None:
@@ -581,6 +599,66 @@ def budget_check(
             )
     if exceeded:
         raise typer.Exit(errors.ExitCode.ERROR)
+
+
+prices_app = typer.Typer(
+    help="Where prices come from: `prices show MODEL`, and `prices update` for newer genai-prices data.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(prices_app, name="prices")
+
+
+@prices_app.command("update")
+def prices_update(
+    url: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="Where to download from (default: genai-prices' own URL)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Download the current genai-prices data into the data dir and price the store with it.
+
+    The only network call besides the exporter, and only when you run it. A failed download
+    keeps the data in use.
+    """
+    from agent_usage import price_data, pricing, store
+
+    paths = resolve_paths(db)
+    saved = price_data.update(paths.data_dir, url)
+    _note(f"saved genai-prices data ({saved.providers} providers) from {saved.url} to {saved.path}")
+    if paths.db_path.exists():
+        with store.connect(paths.db_path) as con:
+            pricing.refresh(con, paths.prices_file)
+        _note(f"{paths.db_path}: every model priced again with it")
+
+
+@prices_app.command("show")
+def prices_show(
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="A model id, e.g. claude-sonnet-4-5.")],
+    provider: Annotated[
+        str | None, typer.Option(metavar="NAME", help="The provider (default: as the store records it).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Which rates price MODEL, from where (prices.toml, bundled or downloaded genai-prices)."""
+    from agent_usage import price_data, pricing, store
+    from agent_usage.render.prices import price_table, source_text
+
+    paths = resolve_paths(db)
+    overrides = pricing.load_overrides(paths.prices_file)
+    providers: list[str | None] = [provider]
+    if provider is None and paths.db_path.exists():
+        with store.connect(paths.db_path, read_only=True) as con:
+            seen = con.execute(
+                "SELECT DISTINCT provider FROM events WHERE model = ? ORDER BY 1", [model]
+            ).fetchall()
+        providers = [row[0] for row in seen] or [None]
+    price_data.install()
+    downloaded = price_data.in_use()
+    for each in providers:
+        rows = pricing.resolve(each, model, overrides)
+        source = source_text(rows[0], price_data.package_version(), downloaded)
+        stdout_console().print(price_table(model, each, rows, source))
 
 
 @app.command("import")

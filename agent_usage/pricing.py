@@ -1,7 +1,8 @@
 """Prices: each distinct (provider, model) is resolved once into rows of the `prices` table.
 
-Rates come from the user's overrides file first, then genai-prices' bundled data (never the
-network). A model's price history becomes one row per validity range, so an event is
+Rates come from the user's overrides file first, then genai-prices' data: the bundled
+snapshot, or the newer one `prices update` downloaded (`price_data`; never fetched on its
+own). A model's price history becomes one row per validity range, so an event is
 priced by its own date; the 200k-token tier is a cliff on the request's total input, as
 genai-prices defines it. Unknown or empty-priced models get a row with NULL rates: their
 cost is NULL (shown as unpriced), never $0. Cost itself is computed in SQL (`COST_SQL`).
@@ -230,20 +231,22 @@ def resolve(provider: str | None, model: str, overrides: dict[str, dict[str, Any
     return rows or _in_every_variant(unknown)
 
 
-def _prices_version(overrides_path: Path | None) -> str:
-    from importlib.metadata import version
+def prices_version(overrides_path: Path | None) -> str:
+    """The name of the price sources in use (the genai-prices data, the overrides' digest):
+    when it changes, every model is priced again. It also puts the data in use in place."""
+    from agent_usage import price_data
 
     digest = (
         hashlib.sha1(overrides_path.read_bytes()).hexdigest()
         if overrides_path and overrides_path.exists()
         else "-"
     )
-    return f"genai-prices {version('genai-prices')}; overrides {digest}"
+    return f"{price_data.install()}; overrides {digest}"
 
 
 def refresh(con: duckdb.DuckDBPyConnection, overrides_path: Path | None = None) -> int:
     """Price every (provider, model) of the events not yet in `prices`; rebuild on a new source."""
-    version = _prices_version(overrides_path)
+    version = prices_version(overrides_path)
     if get_meta(con, "prices_version") != version:
         con.execute("DELETE FROM prices")
         set_meta(con, "prices_version", version)
