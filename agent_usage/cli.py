@@ -11,7 +11,7 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -43,16 +43,18 @@ app = typer.Typer(
 )
 
 
-def make_consoles() -> tuple[Console, Console]:
+def make_consoles(color: bool | None = None) -> tuple[Console, Console]:
     """The data console (stdout) and the progress and error console (stderr).
 
     Markup is off: every string printed is data (a project named [wip], a path); styles come
-    as Text. Piped output without COLUMNS is 120 wide.
+    as Text. Piped output without COLUMNS is 120 wide. `color` True colours a pipe too, False
+    never colours; None leaves it to the terminal and NO_COLOR.
     """
     from rich.console import Console
 
     width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
-    return Console(soft_wrap=False, markup=False, width=width), Console(
+    look: dict[str, Any] = {} if color is None else {"force_terminal": True} if color else {"no_color": True}
+    return Console(soft_wrap=False, markup=False, width=width, **look), Console(
         stderr=True, soft_wrap=True, markup=False
     )
 
@@ -358,15 +360,38 @@ def report(
     session_length: Annotated[
         float, typer.Option(metavar="HOURS", help="With `blocks`: the length of a block.")
     ] = 5.0,
+    sort: Annotated[
+        str | None, typer.Option(metavar="cost|tokens|name", help="Sort the rows by cost, tokens or name.")
+    ] = None,
+    order: Annotated[
+        str | None,
+        typer.Option(
+            metavar="asc|desc", help="Row order (default: names and dates up, cost and tokens down)."
+        ),
+    ] = None,
+    no_cost: Annotated[
+        bool, typer.Option("--no-cost", metavar="", help="No cost column in the table.")
+    ] = False,
+    compact: Annotated[
+        bool, typer.Option("--compact", metavar="", help="The narrow table at any width (short numbers).")
+    ] = False,
+    no_budgets: Annotated[
+        bool, typer.Option("--no-budgets", metavar="", help="No budget table under the report.")
+    ] = False,
+    color: Annotated[
+        bool | None,
+        typer.Option("--color/--no-color", help="Colour even when piped, or never (else NO_COLOR decides)."),
+    ] = None,
     json_output: JsonOption = False,
     csv_output: Annotated[bool, typer.Option("--csv", metavar="", help="CSV on stdout.")] = False,
     no_ingest: NoIngestOption = False,
 ) -> None:
     """Usage and cost per day, week, month, hour, session, project, model, harness or 5-hour block."""
     from agent_usage import periods, store
-    from agent_usage.reports import build
+    from agent_usage.reports import build, sort_rows
 
     _check_report_options(view, session_id, json_output, csv_output)
+    _use_color(color)
     block_options = _block_options(view, active, token_limit, session_length)
     zone, now = periods.resolve_zone(tz), periods.now_utc()
     filters = _scope(since, until, last, today, harness, project, model, mode, start_of_week).filters(
@@ -379,10 +404,13 @@ def report(
     with store.connect(paths.db_path, read_only=True) as con:
         filters = _store_names(con, filters)
         result = build(con, view, filters, now, breakdown, session_id, block_options)
-        statuses = _budget_statuses(con, config, now, zone)
+        current = filters.until is None or filters.until > now  # budgets are about now, not history
+        statuses = _budget_statuses(con, config, now, zone) if current and not no_budgets else []
+    sort_rows(result, sort, order)
     if summary is not None:
         result.unread_files, result.complete_from = summary.files_unread, summary.complete_from
-    _print_report(result, statuses, "json" if json_output else "csv" if csv_output else "table")
+    form = "json" if json_output else "csv" if csv_output else "table"
+    _print_report(result, statuses, form, compact, show_cost=not no_cost)
 
 
 def _check_report_options(view: str, session_id: str | None, json_output: bool, csv_output: bool) -> None:
@@ -412,8 +440,19 @@ def _block_options(view: str, active: bool, token_limit: str | None, session_len
     return BlockOptions(timedelta(hours=session_length), active, token_limit)
 
 
-def _print_report(result: Report, statuses: list[BudgetStatus], form: str) -> None:
-    """The report on stdout as `json`, `csv` or a `table` (with the budgets under it)."""
+def _use_color(color: bool | None) -> None:
+    """--color / --no-color: colour on a pipe too, or never; without either NO_COLOR and the
+    terminal decide."""
+    global _consoles
+    if color is not None:
+        _consoles = make_consoles(color)
+
+
+def _print_report(
+    result: Report, statuses: list[BudgetStatus], form: str, compact: bool = False, show_cost: bool = True
+) -> None:
+    """The report on stdout as `json`, `csv` or a `table` (with the budgets under it); a
+    compact table is the narrow layout at any width."""
     if form != "table":
         import orjson
 
@@ -424,9 +463,10 @@ def _print_report(result: Report, statuses: list[BudgetStatus], form: str) -> No
         else:
             sys.stdout.write(orjson.dumps(report_document(result, statuses)).decode() + "\n")
         return
-    from agent_usage.render.tables import budgets_table, render_report
+    from agent_usage.render.tables import COMPACT_BELOW, budgets_table, render_report
 
-    stdout_console().print(render_report(result, stdout_console().width))
+    width = min(stdout_console().width, COMPACT_BELOW - 1) if compact else stdout_console().width
+    stdout_console().print(render_report(result, width, show_cost))
     if statuses:
         stdout_console().print(budgets_table(statuses, result.filters.tz, stdout_console().width))
     if result.unread_files:

@@ -13,6 +13,7 @@ import duckdb
 
 from agent_usage import blocks as blocks_module
 from agent_usage import queries
+from agent_usage.errors import UsageError
 from agent_usage.queries import Filters, SessionInfo, Turn, UsageRow
 
 GROUP_VIEWS: dict[str, str] = {
@@ -135,3 +136,26 @@ def _session_detail(
         session=queries.session_info(con, session_id),
         turns=queries.session_turns(con, session_id, filters),
     )
+
+
+SORT_KEYS = {
+    "name": lambda row: row.key,
+    "cost": lambda row: row.cost_usd or 0.0,
+    "tokens": lambda row: row.total_tokens,
+}
+
+
+def sort_rows(report: Report, by: str | None, order: str | None) -> None:
+    """Order a report's rows (`--sort`, `--order`). By default a view keeps its own order
+    (dates up, sessions by last activity, names up); `--order desc` alone turns it round.
+    With `--sort`, names go up and cost and tokens down unless `--order` says otherwise."""
+    if by is not None and by not in SORT_KEYS:
+        raise UsageError(f"--sort: choose one of {', '.join(SORT_KEYS)}")
+    if order is not None and order not in ("asc", "desc"):
+        raise UsageError("--order: choose asc or desc")
+    if by is None:
+        if order == "desc":
+            report.rows.reverse()
+        return
+    descending = order == "desc" if order else by != "name"
+    report.rows.sort(key=SORT_KEYS[by], reverse=descending)  # type: ignore[arg-type]

@@ -54,13 +54,13 @@ VIEW_LABELS = {
 }
 
 
-def render_report(report: Report, width: int) -> RenderableType:
-    """The renderable for any report."""
+def render_report(report: Report, width: int, show_cost: bool = True) -> RenderableType:
+    """The renderable for any report (`show_cost` False: grouped views without the cost)."""
     if report.view == "blocks":
         return blocks_table(report, width)
     if report.session is not None:
         return session_detail(report, width)
-    return usage_table(report, width)
+    return usage_table(report, width, show_cost)
 
 
 def _token_columns(width: int) -> list[tuple[str, str]]:
@@ -118,7 +118,7 @@ def _room_for_models(report: Report, columns: list[tuple[str, str]], width: int)
     return width - used - 3 >= longest
 
 
-def usage_table(report: Report, width: int) -> Table:
+def usage_table(report: Report, width: int, show_cost: bool = True) -> Table:
     """Grouped usage with token columns, cost, a totals row and optional per-model sub-rows."""
     compact = width < COMPACT_BELOW
     is_session = report.view == "session"
@@ -145,12 +145,14 @@ def usage_table(report: Report, width: int) -> Table:
         table.add_column(label, overflow="fold" if models else "ellipsis", no_wrap=not models)
     for label, attr in columns:
         table.add_column(label, justify="right", no_wrap=True, footer=tokens(getattr(total, attr), compact))
-    _cost_column(table, total, compact)
+    if show_cost:
+        _cost_column(table, total, compact)
 
     attrs = [attr for _, attr in columns]
 
     def cells(row: UsageRow, key: str) -> list[str]:
-        return [key, *(render(row) for _, render in extra), *usage_cells(row, attrs, compact)]
+        figures = usage_cells(row, attrs, compact)
+        return [key, *(render(row) for _, render in extra), *(figures if show_cost else figures[:-1])]
 
     names = short_ids([row.key for row in report.rows]) if is_session else {}
     current = current_period_key(report.view, report.now, report.filters.tz, report.filters.week_start)

@@ -409,6 +409,44 @@ def test_a_pattern_that_matches_nothing_says_so_with_the_closest_names(store: di
     )
 
 
+def test_sort_and_order(store: dict[str, str]) -> None:
+    by_cost = oracle(lambda e: e["model"])
+    ranked = sorted(by_cost, key=lambda key: -(by_cost[key]["cost"] or 0.0))
+    assert [r["key"] for r in report(store, "model", "--sort", "cost")["rows"]] == ranked
+    by_tokens = report(store, "model", "--sort", "tokens", "--order", "asc")["rows"]
+    assert [r["total_tokens"] for r in by_tokens] == sorted(r["total_tokens"] for r in by_tokens)
+    days = [r["key"] for r in report(store, "daily", "--tz", "UTC")["rows"]]
+    assert [r["key"] for r in report(store, "daily", "--tz", "UTC", "--order", "desc")["rows"]] == days[::-1]
+    done = invoke_cli("report", "model", "--sort", "price", "--no-ingest", env=store)
+    assert done.returncode == 2 and "--sort: choose one of name, cost, tokens" in done.stderr
+
+
+def test_no_cost_compact_and_colour(store: dict[str, str]) -> None:
+    plain = invoke_cli("report", "model", "--no-ingest", env=store).stdout
+    assert "Cost (USD)" in plain and "Cache write" in plain and "\x1b[" not in plain
+    bare = invoke_cli("report", "model", "--no-ingest", "--no-cost", env=store).stdout
+    assert "Cost (USD)" not in bare and "$" not in bare and "Cache write" in bare
+    narrow = invoke_cli("report", "model", "--no-ingest", "--compact", env=store).stdout
+    assert "Cache write" not in narrow and "44.0k" in narrow  # claude-sonnet-4-5's tokens, short
+    coloured = invoke_cli("report", "model", "--no-ingest", "--color", env=store).stdout
+    assert "\x1b[" in coloured  # even into a pipe
+    assert "\x1b[" not in invoke_cli("report", "model", "--no-ingest", "--no-color", env=store).stdout
+
+
+def test_budgets_stay_out_of_history_and_when_asked(store: dict[str, str], tmp_path: Path) -> None:
+    config = Path(store["AGENT_USAGE_HOME"]) / "config" / "config.toml"
+    config.write_text("[budgets]\nmonthly = 1\n")
+    try:
+        assert "Budgets" in invoke_cli("report", "daily", "--no-ingest", env=store).stdout
+        assert "Budgets" not in invoke_cli("report", "daily", "--no-ingest", "--no-budgets", env=store).stdout
+        past = invoke_cli("report", "daily", "--no-ingest", "--until", "2026-11-14", env=store).stdout
+        assert "Budgets" not in past  # a range that ended says nothing about this month's budget
+        assert "budgets" not in report(store, "daily", "--until", "2026-11-14")
+        assert "budgets" in report(store, "daily")
+    finally:
+        config.unlink()
+
+
 def test_session_id_prefix_shows_its_turns(store: dict[str, str]) -> None:
     document = report(store, "session", "--id", "aaaa", "--tz", "UTC")
     assert document["session"]["id"] == "aaaaaaaa-0000-4000-8000-00000000000a"
