@@ -28,6 +28,7 @@ requests count as one.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 from collections.abc import Callable, Iterator, Mapping
@@ -245,6 +246,7 @@ def _generic(row: Row, provider: str | None) -> dict[str, Any]:
         "reasoning_tokens": _number(row, "reasoning_tokens"),
         "cost_reported_usd": _money(row, "cost_usd", "cost"),
         "provider": _first(row, "provider"),
+        "project": _first(row, "project"),
         "identity": (row.get("id"), row.get("project"), row.get("api_key")),
         "session": row.get("project") or "imported",
     }
@@ -296,6 +298,8 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         raw = path.read_bytes()
     except OSError as error:
         raise UsageError(f"{path}: cannot read: {error.strerror}") from error
+    if b"\x00" in raw[:8192]:
+        raise UsageError(f"{path}: a binary file, not a JSON or CSV export")
     text = raw.lstrip()
     if text[:1] in (b"{", b"["):
         try:
@@ -307,7 +311,11 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         decoded = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UsageError(f"{path}: neither JSON nor UTF-8 CSV") from None
-    return [dict(row) for row in csv.DictReader(io.StringIO(decoded))]
+    reader = csv.DictReader(io.StringIO(decoded))
+    rows = [dict(row) for row in reader]
+    if not rows and reader.fieldnames:  # a header alone: its columns must still be a format's
+        detect(path, [dict.fromkeys(reader.fieldnames, "")], None)
+    return rows
 
 
 def _json_records(path: Path, data: Any) -> Iterator[dict[str, Any]]:
@@ -346,7 +354,7 @@ def _event(fmt: Format, fields: dict[str, Any], provider: str | None, path: str,
     )
     key = f"{fmt.harness}:{hashlib.blake2b(identity.encode(), digest_size=12).hexdigest()}"
     session = f"{fmt.harness}:{fields.pop('session')}:{fields['ts'].date().isoformat()}"
-    fields["provider"] = provider or fields.get("provider") or fmt.provider
+    fields["provider"] = provider or fields.get("provider") or fmt.provider or _provider_of(fields["model"])
     event = UsageEvent(
         event_key=key,
         harness=fmt.harness,
@@ -359,6 +367,18 @@ def _event(fmt: Format, fields: dict[str, Any], provider: str | None, path: str,
         raise RowError(f"absurd token count {event.total_tokens}")
     event.rank = event.total_tokens  # a later, fuller export of a bucket wins
     return event
+
+
+@functools.cache
+def _provider_of(model: str) -> str | None:
+    """The provider genai-prices knows a model by (gpt-4o: openai), for rows that do not say."""
+    from genai_prices import data_snapshot
+
+    try:
+        found, _ = data_snapshot.get_snapshot().find_provider_model(model, None, None, None)
+    except LookupError:
+        return None
+    return str(found.id)
 
 
 def import_file(

@@ -196,8 +196,11 @@ def report_document(report: Report, budgets: list[BudgetStatus] | None = None) -
 
 
 def _cell(value: Any) -> Any:
+    """A CSV cell: nothing for null, `true`/`false` as in the JSON, lists joined with `;`."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
     return value

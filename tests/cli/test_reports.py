@@ -490,7 +490,7 @@ def test_csv_carries_the_same_numbers_as_json(store: dict[str, str]) -> None:
             )
         )
     )
-    assert [row["is_gap"] for row in blocks] == ["False", "True", "False", "True", "False"]
+    assert [row["is_gap"] for row in blocks] == ["false", "true", "false", "true", "false"]  # as in the JSON
 
 
 def test_bad_options_are_one_line_usage_errors(store: dict[str, str]) -> None:

@@ -95,6 +95,8 @@ def test_prompt_and_response_text_never_reach_the_store(env: dict[str, str]) -> 
     [
         ("malformed.json", "malformed.json: not valid JSON"),
         ("unknown.csv", "unknown.csv: unrecognised columns (Day, Spend, Team); expected one of: anthropic ("),
+        ("header_only_unknown.csv", "header_only_unknown.csv: unrecognised columns (Day, Spend, Team)"),
+        ("binary.json", "binary.json: a binary file, not a JSON or CSV export"),
     ],
 )
 def test_unusable_files_are_one_clear_error_and_store_nothing(
@@ -131,3 +133,17 @@ def test_format_and_provider_overrides(env: dict[str, str]) -> None:
         assert con.execute(
             "SELECT DISTINCT provider FROM events WHERE harness = 'gemini-api'"
         ).fetchall() == [("google",)]
+
+
+def test_generic_rows_keep_their_project_and_well_known_models_their_provider(env: dict[str, str]) -> None:
+    assert invoke_cli("import", str(IMPORTS / "generic_known_models.csv"), env=env).returncode == 0
+    db = Path(env["AGENT_USAGE_HOME"]) / "data" / "usage.duckdb"
+    with store.connect(db, read_only=True) as con:
+        rows = con.execute("SELECT model, provider, project FROM events ORDER BY model").fetchall()
+    assert rows == [
+        ("claude-sonnet-4-5", "anthropic", "beta"),
+        ("gpt-4o", "openai", "alpha"),
+        ("my-own-model", None, None),  # unknown to genai-prices: no provider is guessed
+    ]
+    projects = json.loads(invoke_cli("report", "project", "--json", "--no-ingest", env=env).stdout)["rows"]
+    assert {row["key"] for row in projects} == {"alpha", "beta", "(unknown)"}
