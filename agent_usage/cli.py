@@ -828,11 +828,11 @@ def insights(
 
 
 @app.command()
-def doctor(db: DbOption = None) -> None:
+def doctor(db: DbOption = None, json_output: JsonOption = False) -> None:
     """Each source: root, found or not, files, events, last event, the agent's retention."""
     from agent_usage import store
     from agent_usage.doctor import sources
-    from agent_usage.render.doctor import doctor_view
+    from agent_usage.render.doctor import doctor_document, doctor_view
 
     db_path = resolve_paths(db).db_path
     problem: errors.StoreError | None = None
@@ -856,7 +856,13 @@ def doctor(db: DbOption = None) -> None:
     from agent_usage import heartbeat
 
     keeper = heartbeat.live_keeper(db_path, os.environ)
-    stdout_console().print(doctor_view(reports, db_path, last_ingest, problem, unread, keeper))
+    facts = (reports, db_path, last_ingest, problem, unread, keeper)
+    if json_output:
+        import orjson
+
+        sys.stdout.write(orjson.dumps(doctor_document(*facts)).decode() + "\n")
+    else:
+        stdout_console().print(doctor_view(*facts))
     if problem is not None:
         raise typer.Exit(errors.ExitCode.ERROR)
 
@@ -1001,16 +1007,36 @@ app.command("export", help="Same as `watch` (the exporter loop).")(watch)
 @app.command()
 def demo(
     out: Annotated[
-        Path | None, typer.Option(metavar="PATH", help="Write the demo history here (default: a temp dir).")
+        Path | None,
+        typer.Option(
+            metavar="PATH",
+            help="Write the demo history and store here, and keep them (default: a temp dir, removed).",
+        ),
     ] = None,
     days: Annotated[int, typer.Option(metavar="N", help="Days of history.")] = 28,
     seed: Annotated[int, typer.Option(metavar="N", help="Random seed.")] = 7,
 ) -> None:
-    """Generate a realistic four-harness history, ingest it into a demo store and report on it."""
+    """Generate a realistic four-harness history, ingest it into a demo store and report on it.
+
+    Without --out it all happens in a temporary folder that is removed afterwards.
+    """
+    if days < 1:
+        raise errors.UsageError("--days: give at least 1 day of history")
+    root = out or Path(tempfile.mkdtemp(prefix="agent-usage-demo-"))
+    try:
+        _demo(root, days, seed, keep=out is not None)
+    finally:
+        if out is None:
+            import shutil
+
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _demo(root: Path, days: int, seed: int, keep: bool) -> None:
+    """Write the demo history into `root`, ingest it into a store there and report on it."""
     from agent_usage.demo import generate
     from agent_usage.render.format import count
 
-    root = out or Path(tempfile.mkdtemp(prefix="agent-usage-demo-"))
     corpus = generate(root, days=days, seed=seed)
     stderr_console().print(
         f"demo history: {count(corpus.files, 'file')}, {corpus.bytes_written / 1e6:.1f} MB in {root}",
@@ -1030,11 +1056,13 @@ def demo(
             stdout_console().print(
                 render_report(build(con, view, filters, periods.now_utc()), stdout_console().width)
             )
-    stderr_console().print(
-        f"try: agent-usage tui --db {db_path} --no-ingest\n"
-        f" or: agent-usage report project --db {db_path} --no-ingest",
-        highlight=False,
-    )
+    if keep:
+        _note(
+            f"try: agent-usage tui --db {db_path} --no-ingest\n"
+            f" or: agent-usage report project --db {db_path} --no-ingest"
+        )
+    else:
+        _note("the demo history was in a temporary folder, now removed; --out DIR keeps it to explore")
 
 
 def _interrupted(error: BaseException | None) -> bool:

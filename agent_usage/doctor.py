@@ -70,4 +70,21 @@ def sources(con: duckdb.DuckDBPyConnection | None, env: Mapping[str, str]) -> li
                 if row:
                     events, last = row[0], row[1]
             reports.append(SourceReport(name, root, exists, files, events, last, retention_note(name, root)))
-    return reports
+    return reports + (imported_sources(con) if con is not None else [])
+
+
+def imported_sources(con: duckdb.DuckDBPyConnection) -> list[SourceReport]:
+    """A report per harness that `agent-usage import` filled (provider exports, LiteLLM logs):
+    the last file imported, how many files, events and the last event."""
+    rows = con.execute(
+        """SELECT harness, arg_max(source_path, ts), count(DISTINCT source_path), count(*), max(ts)
+           FROM events WHERE harness NOT IN (SELECT unnest(?)) GROUP BY harness ORDER BY harness""",
+        [list(PARSERS)],
+    ).fetchall()
+    return [
+        SourceReport(
+            harness, Path(latest), Path(latest).exists(), files, events, last,
+            "imported with `agent-usage import`; the store keeps it",
+        )
+        for harness, latest, files, events, last in rows
+    ]  # fmt: skip

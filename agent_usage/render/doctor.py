@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -13,6 +14,7 @@ from rich.text import Text
 from agent_usage.doctor import SourceReport
 from agent_usage.errors import StoreError
 from agent_usage.heartbeat import Heartbeat
+from agent_usage.render.format import utc_iso
 
 
 def doctor_view(
@@ -28,11 +30,11 @@ def doctor_view(
     live process that keeps it current, if any."""
     table = Table(title="agent-usage doctor", header_style="bold")
     for column in ("Harness", "Root", "Found", "Files", "Events", "Last event", "Retention"):
-        table.add_column(column, overflow="fold")  # a path or a note is never cut
+        table.add_column(column, overflow="fold")  # a path or a note is never cut, only folded
     for r in reports:
         table.add_row(
             Text(r.harness),
-            Text(str(r.root)),
+            Text(str(r.root.absolute())),
             "yes" if r.exists else "no",
             str(r.files_on_disk),
             str(r.events),
@@ -66,3 +68,38 @@ def doctor_view(
             )
         )
     return Group(table, *lines)
+
+
+def doctor_document(
+    reports: Sequence[SourceReport],
+    db_path: Path,
+    last_ingest: str | None,
+    problem: StoreError | None,
+    unread: tuple[int, datetime | None] | None = None,
+    keeper: Heartbeat | None = None,
+) -> dict[str, Any]:
+    """The same facts as `doctor_view`, for scripts (`doctor --json`)."""
+    unread_files, complete_from = unread if unread is not None else (None, None)
+    return {
+        "schema_version": 1,
+        "sources": [
+            {
+                "harness": r.harness,
+                "root": str(r.root.absolute()),
+                "found": r.exists,
+                "files": r.files_on_disk,
+                "events": r.events,
+                "last_event": utc_iso(r.last_event),
+                "retention": r.retention,
+            }
+            for r in reports
+        ],
+        "store": {
+            "path": str(db_path.absolute()),
+            "last_ingest": last_ingest,
+            "problem": problem.message if problem is not None else None,
+            "unread_files": unread_files,
+            "complete_from": utc_iso(complete_from),
+            "live_keeper": {"pid": keeper.pid, "host": keeper.host} if keeper is not None else None,
+        },
+    }

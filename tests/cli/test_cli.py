@@ -49,6 +49,33 @@ def test_report_json_marks_unknown_cost_as_null(tmp_path: Path) -> None:
     assert "unpriced" in table.stdout and "$0.00" not in table.stdout
 
 
+def test_demo_without_out_leaves_no_folder_and_needs_a_day(tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = run_cli("demo", "--days", "2", env={"TMPDIR": str(scratch)})
+    assert result.returncode == 0, result.stderr
+    assert "Total" in result.stdout and "now removed; --out DIR keeps it" in result.stderr
+    assert list(scratch.iterdir()) == []
+    refused = invoke_cli("demo", "--days", "0")
+    assert refused.returncode == 2 and "--days: give at least 1 day" in refused.stderr
+
+
+def test_doctor_json_lists_sources_with_full_roots_and_imports(tmp_path: Path) -> None:
+    env = {"CODEX_HOME": str(FIXTURES / "codex" / "archived-zst")}
+    assert invoke_cli("ingest", "-q", env=env).returncode == 0
+    assert invoke_cli("import", str(FIXTURES / "imports" / "openai_usage.json"), env=env).returncode == 0
+    document = json.loads(invoke_cli("doctor", "--json", env=env).stdout)
+    codex = next(s for s in document["sources"] if s["harness"] == "codex" and s["found"])
+    assert codex["root"] == str(FIXTURES / "codex" / "archived-zst") and codex["files"] == 3
+    assert codex["events"] == 2
+    imported = next(s for s in document["sources"] if s["harness"] == "openai-api")
+    assert imported["root"].endswith("openai_usage.json") and imported["events"] == 2
+    assert all(Path(s["root"]).is_absolute() for s in document["sources"])
+    assert document["store"]["unread_files"] == 0 and document["store"]["problem"] is None
+    table = invoke_cli("doctor", env=env, columns=220).stdout
+    assert "openai-api" in table and "imported with `agent-usage import`" in table
+
+
 def test_doctor_lists_each_source(tmp_path: Path) -> None:
     env = {"CODEX_HOME": str(FIXTURES / "codex" / "archived-zst")}
     run_cli("ingest", "-q", env=env)
