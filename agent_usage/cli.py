@@ -386,7 +386,19 @@ def report(
     csv_output: Annotated[bool, typer.Option("--csv", metavar="", help="CSV on stdout.")] = False,
     no_ingest: NoIngestOption = False,
 ) -> None:
-    """Usage and cost per day, week, month, hour, session, project, model, harness or 5-hour block."""
+    """Usage and cost per day, week, month, hour, session, project, model, harness or 5-hour block.
+
+    \b
+    Views:
+      daily, weekly, monthly, hourly  one row per calendar period in --tz (the current one "so far")
+      session                         one row per session, by last activity; --id ID: its turns
+      project, model, harness         one row per name
+      blocks                          Claude Code's 5-hour blocks: a block starts at its first
+                                      request (floored to the hour) and lasts 5 hours; the running
+                                      one has a burn rate and a projection to its end. --active
+                                      shows it alone, --token-limit N|max adds the limit's shares,
+                                      --session-length changes the 5 hours.
+    """
     from agent_usage import periods, store
     from agent_usage.reports import build, sort_rows
 

@@ -119,10 +119,25 @@ def _room_for_models(report: Report, columns: list[tuple[str, str]], width: int)
 
 
 def usage_table(report: Report, width: int, show_cost: bool = True) -> Table:
-    """Grouped usage with token columns, cost, a totals row and optional per-model sub-rows."""
-    compact = width < COMPACT_BELOW
+    """Grouped usage with token columns, cost, a totals row and optional per-model sub-rows;
+    the compact layout whenever the full one would not fit whole (Rich would cut numbers)."""
+    table = _usage_table(report, width, show_cost, compact=width < COMPACT_BELOW)
+    if width >= COMPACT_BELOW and natural_width(table) > width:
+        return _usage_table(report, width, show_cost, compact=True)
+    return table
+
+
+def natural_width(renderable: RenderableType) -> int:
+    """The columns a renderable takes when nothing limits it."""
+    from rich.console import Console
+
+    return Console(width=10_000).measure(renderable).maximum
+
+
+def _usage_table(report: Report, width: int, show_cost: bool, compact: bool) -> Table:
     is_session = report.view == "session"
     total = report.totals
+    width = min(width, COMPACT_BELOW - 1) if compact else width
     table = _table(f"agent-usage: {report.view} ({report.filters.tz.key})", width)
     table.add_column(VIEW_LABELS[report.view], footer="Total", no_wrap=True)
     extra: list[tuple[str, Callable[[UsageRow], str]]] = []
@@ -166,10 +181,18 @@ def usage_table(report: Report, width: int, show_cost: bool = True) -> Table:
 
 
 def session_detail(report: Report, width: int) -> RenderableType:
-    """One session: where it ran, then each turn with time, model, tokens and cost."""
+    """One session: where it ran, then each turn with time, model, tokens and cost (compact
+    whenever the full table would not fit whole)."""
+    detail = _session_detail(report, width, compact=width < COMPACT_BELOW)
+    if width >= COMPACT_BELOW and natural_width(detail.renderables[-1]) > width:
+        return _session_detail(report, width, compact=True)
+    return detail
+
+
+def _session_detail(report: Report, width: int, compact: bool) -> Group:
     info = report.session
     assert info is not None
-    compact = width < COMPACT_BELOW
+    width = min(width, COMPACT_BELOW - 1) if compact else width
     tz = report.filters.tz
     header = header_text(session_header(info))
     total = report.totals

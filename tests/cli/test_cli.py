@@ -215,3 +215,9 @@ def test_options_show_human_metavars() -> None:
     assert "--harness" in listing and "NAME" in listing and "N<d|w|m|y>" in listing
     options = [line for line in listing.split("Options")[1].splitlines() if "--help" not in line]
     assert not [line for line in options if "<bool>" in line or "<str>" in line or "<list" in line]
+
+
+def test_report_help_explains_each_view() -> None:
+    listing = invoke_cli("report", "blocks", "--help", columns=120).stdout
+    assert "blocks                          Claude Code's 5-hour blocks" in listing
+    assert "--token-limit N|max adds the limit's shares" in listing

@@ -509,7 +509,31 @@ def test_bad_options_are_one_line_usage_errors(store: dict[str, str]) -> None:
         assert result.stdout == ""
 
 
-@pytest.mark.parametrize("columns", [80, 160])
+@pytest.mark.parametrize(
+    "view",
+    [
+        "daily",
+        "weekly",
+        "monthly",
+        "hourly",
+        "session",
+        "project",
+        "model",
+        "harness",
+        "blocks",
+        "session --id aaaa",
+    ],
+)
+def test_every_view_fits_every_width_without_cutting_a_cell(store: dict[str, str], view: str) -> None:
+    for columns in (80, 100, 110, 120, 129, 160):  # 110 to 129: just wide enough for the full layout
+        result = invoke_cli("report", *view.split(), "--no-ingest", "--tz", "UTC", env=store, columns=columns)
+        assert result.returncode == 0, result.stderr
+        for line in result.stdout.splitlines():
+            assert len(line) <= columns, (columns, line)
+        assert "…" not in result.stdout, (view, columns)
+
+
+@pytest.mark.parametrize("columns", [80, 100, 120, 160])
 @pytest.mark.parametrize("view", ["daily", "session", "blocks", "weekly --breakdown"])
 def test_table_layout_matches_golden(store: dict[str, str], view: str, columns: int) -> None:
     result = invoke_cli("report", *view.split(), "--no-ingest", "--tz", "UTC", env=store, columns=columns)
