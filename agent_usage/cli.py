@@ -380,7 +380,9 @@ def report(
     ] = False,
     color: Annotated[
         bool | None,
-        typer.Option("--color/--no-color", help="Colour even when piped, or never (else NO_COLOR decides)."),
+        typer.Option(
+            "--color/--no-color", metavar="", help="Colour even when piped, or never (else NO_COLOR decides)."
+        ),
     ] = None,
     json_output: JsonOption = False,
     csv_output: Annotated[bool, typer.Option("--csv", metavar="", help="CSV on stdout.")] = False,
