@@ -15,6 +15,7 @@ from genai_prices import Usage, calc_price
 
 from agent_usage import cost_sql, pricing, store
 from agent_usage.errors import ConfigError
+from agent_usage.queries import Filters, totals
 from agent_usage.records import UsageEvent
 
 MODELS = [
@@ -158,5 +159,7 @@ def test_a_store_from_before_fast_mode_pricing_upgrades_on_a_read_only_report(
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)["totals"]["cost_usd"]
 
-    assert cost("--no-ingest") == pytest.approx(5.0)  # migrated; the fast twin holds the old rate
-    assert cost() == pytest.approx(10.0)  # the ingest re-priced every row: fast mode is $10/M input
+    with store.connect(db, read_only=True) as con:  # migrated on a read-only open
+        assert totals(con, Filters()).cost_usd == pytest.approx(5.0)  # the fast twin holds the old rate
+    assert cost("--no-ingest") == pytest.approx(10.0)  # a new price source re-prices, ingest or not
+    assert cost() == pytest.approx(10.0)  # fast mode is $10/M input
