@@ -342,8 +342,14 @@ def report(
         str, typer.Option(metavar="MODE", help="Cost mode: auto, calculate or display.")
     ] = "auto",
     breakdown: Annotated[
-        bool, typer.Option("--breakdown", metavar="", help="Per-model rows under each row.")
+        bool,
+        typer.Option(
+            "--breakdown",
+            metavar="[model|harness|project]",
+            help="Per-model (or harness, project) rows under each row.",
+        ),
     ] = False,
+    breakdown_by: Annotated[str | None, typer.Option("--breakdown-by", hidden=True)] = None,
     session_id: Annotated[
         str | None,
         typer.Option("--id", metavar="ID", help="With `session`: one session's turns (id or prefix)."),
@@ -417,7 +423,7 @@ def report(
     summary = _ingest_unless(no_ingest, paths, since_needed)
     with store.connect(paths.db_path, read_only=True) as con:
         filters = _store_names(con, filters)
-        result = build(con, view, filters, now, breakdown, session_id, block_options)
+        result = build(con, view, filters, now, breakdown_by or breakdown, session_id, block_options)
         current = filters.until is None or filters.until > now  # budgets are about now, not history
         statuses = _budget_statuses(con, config, now, zone) if current and not no_budgets else []
     sort_rows(result, sort, order)
@@ -1111,7 +1117,29 @@ def main() -> None:
         errors.exit_interrupted()
 
 
+def breakdown_arguments(arguments: list[str]) -> list[str]:
+    """`--breakdown harness` (or `=harness`) as the hidden `--breakdown-by harness`: Typer has
+    no option whose value may be left out, and `--breakdown` alone still means per model."""
+    out: list[str] = []
+    words = iter(arguments)
+    for word in words:
+        if word.startswith("--breakdown="):
+            out += ["--breakdown-by", word.split("=", 1)[1]]
+        elif word == "--breakdown":
+            following = next(words, None)
+            if following in ("model", "harness", "project"):
+                out += ["--breakdown-by", following]
+            else:
+                out.append(word)
+                if following is not None:
+                    out.append(following)
+        else:
+            out.append(word)
+    return out
+
+
 def _main() -> None:
+    sys.argv[1:] = breakdown_arguments(sys.argv[1:])
     try:
         code = app(standalone_mode=False)  # returns the code of a typer.Exit instead of raising it
         if code == errors.ExitCode.INTERRUPTED:  # click turned a Ctrl-C into this code

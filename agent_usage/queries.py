@@ -190,14 +190,21 @@ def usage_rows(con: duckdb.DuckDBPyConnection, group: str | None, filters: Filte
     return _aggregate(con, group, filters)
 
 
-def model_breakdown(
-    con: duckdb.DuckDBPyConnection, group: str, filters: Filters
+BREAKDOWNS = ("model", "harness", "project")
+
+
+def breakdown(
+    con: duckdb.DuckDBPyConnection, group: str, filters: Filters, by: str = "model"
 ) -> dict[str, list[UsageRow]]:
-    """Per group key, one row per model (most expensive first), for `--breakdown`."""
+    """Per group key, one row per model, harness or project (most expensive first), for
+    `--breakdown`; each row's `model` holds that name."""
+    if by not in BREAKDOWNS:
+        raise UsageError(f"--breakdown: choose one of {', '.join(BREAKDOWNS)}")
     _, params = filters.where()
+    name = "coalesce(project, '(unknown)')" if by == "project" else by
     sql = f"""{_priced(filters, group_key(con, group, filters))}
-        SELECT k, model, {_AGGREGATES} FROM priced GROUP BY k, model
-        ORDER BY k, sum(cost) DESC NULLS LAST, model"""
+        SELECT k, {name}, {_AGGREGATES} FROM priced GROUP BY k, {name}
+        ORDER BY k, sum(cost) DESC NULLS LAST, {name}"""
     breakdown: dict[str, list[UsageRow]] = {}
     for r in con.execute(sql, params).fetchall():
         breakdown.setdefault(str(r[0]), []).append(_row(r[1], r[2:], model=r[1]))

@@ -40,6 +40,8 @@ class Report:
     totals: UsageRow
     rows: list[UsageRow] = field(default_factory=list)
     breakdown: dict[str, list[UsageRow]] | None = None
+    breakdown_by: str | None = None
+    """What the breakdown rows are: model, harness or project."""
     blocks: list[blocks_module.Block] = field(default_factory=list)
     burn: blocks_module.BurnRate | None = None
     token_limit: int | None = None
@@ -58,7 +60,7 @@ def build(
     view: str,
     filters: Filters,
     now: datetime,
-    breakdown: bool = False,
+    breakdown: bool | str = False,
     session_id: str | None = None,
     blocks: BlockOptions | None = None,
 ) -> Report:
@@ -73,7 +75,8 @@ def build(
     if view == "session":
         report.rows.sort(key=lambda row: (row.last_ts or datetime.min, row.key))
     if breakdown:
-        report.breakdown = queries.model_breakdown(con, group, filters)
+        report.breakdown_by = "model" if breakdown is True else str(breakdown)
+        report.breakdown = queries.breakdown(con, group, filters, report.breakdown_by)
     return report
 
 
@@ -87,7 +90,11 @@ class BlockOptions:
 
 
 def _blocks(
-    con: duckdb.DuckDBPyConnection, filters: Filters, now: datetime, options: BlockOptions, breakdown: bool
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    now: datetime,
+    options: BlockOptions,
+    breakdown: bool | str,
 ) -> Report:
     """The blocks (or the running one), with per-model parts when `breakdown` (an empty
     `Report.breakdown` says so: a block holds its own in `Block.per_model`)."""

@@ -165,7 +165,8 @@ def report_document(report: Report, budgets: list[BudgetStatus] | None = None) -
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "view": report.view,
-        "filters": filters_item(filters) | {"breakdown": report.breakdown is not None},
+        "filters": filters_item(filters)
+        | {"breakdown": report.breakdown is not None, "breakdown_by": report.breakdown_by},
         "rows": rows,
         "totals": _usage(report.totals),
     }
@@ -213,7 +214,7 @@ def _empty_header(report: Report) -> list[str]:
     if report.session is not None:
         return list(_turn(Turn(report.now, "", "", 0, 0, 0, 0, 0, None, None, "")))
     usage = list(_usage(report.totals))
-    return ["key", "model", *usage[1:]] if report.breakdown is not None else usage
+    return ["key", report.breakdown_by or "model", *usage[1:]] if report.breakdown is not None else usage
 
 
 def report_csv(report: Report) -> str:
@@ -225,7 +226,11 @@ def report_csv(report: Report) -> str:
         records = document["turns"]
     elif report.breakdown is not None:
         records = [
-            {"key": row["key"], "model": sub["key"], **{k: v for k, v in sub.items() if k != "key"}}
+            {
+                "key": row["key"],
+                report.breakdown_by or "model": sub["key"],
+                **{k: v for k, v in sub.items() if k != "key"},
+            }
             for row in document["rows"]
             for sub in row["breakdown"]
         ]

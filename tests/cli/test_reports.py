@@ -447,6 +447,19 @@ def test_budgets_stay_out_of_history_and_when_asked(store: dict[str, str], tmp_p
         config.unlink()
 
 
+@pytest.mark.parametrize("by", ["harness", "project"])
+def test_breakdown_by_harness_or_project(store: dict[str, str], by: str) -> None:
+    document = report(store, "daily", "--breakdown", by, "--tz", "UTC")
+    assert document["filters"]["breakdown_by"] == by
+    for row in document["rows"]:
+        expected = oracle(lambda e: e[by], keep=lambda e, day=row["key"]: e["ts"][:10] == day)
+        assert_matches(row["breakdown"], expected)
+    table = invoke_cli("report", "daily", f"--breakdown={by}", "--no-ingest", "--tz", "UTC", env=store).stdout
+    assert ("└ gemini-cli" if by == "harness" else "└ web") in table
+    csv_header = invoke_cli("report", "daily", "--breakdown", by, "--csv", "--no-ingest", env=store).stdout
+    assert csv_header.startswith(f"key,{by},events")
+
+
 def test_session_id_prefix_shows_its_turns(store: dict[str, str]) -> None:
     document = report(store, "session", "--id", "aaaa", "--tz", "UTC")
     assert document["session"]["id"] == "aaaaaaaa-0000-4000-8000-00000000000a"
