@@ -127,11 +127,20 @@ def usage_table(report: Report, width: int, show_cost: bool = True) -> Table:
     return table
 
 
-def natural_width(renderable: RenderableType) -> int:
-    """The columns a renderable takes when nothing limits it."""
-    from rich.console import Console
-
-    return Console(width=10_000).measure(renderable).maximum
+def natural_width(table: Table) -> int:
+    """The fewest columns a table needs with no cell cut: each column as wide as its widest
+    cell, header or footer (a folding column such as Models as its longest name), plus its
+    padding and the rules between columns."""
+    total = len(table.columns) + 1
+    for column in table.columns:
+        texts = [column.header, column.footer, *column.cells]
+        plain = [text.plain if isinstance(text, Text) else str(text) for text in texts]
+        if column.overflow == "fold":
+            widest = max((cell_len(word) for cell in plain for word in cell.split()), default=0)
+        else:
+            widest = max((cell_len(line) for cell in plain for line in cell.splitlines()), default=0)
+        total += max(widest, column.min_width or 0) + 2
+    return total
 
 
 def _usage_table(report: Report, width: int, show_cost: bool, compact: bool) -> Table:
@@ -184,7 +193,8 @@ def session_detail(report: Report, width: int) -> RenderableType:
     """One session: where it ran, then each turn with time, model, tokens and cost (compact
     whenever the full table would not fit whole)."""
     detail = _session_detail(report, width, compact=width < COMPACT_BELOW)
-    if width >= COMPACT_BELOW and natural_width(detail.renderables[-1]) > width:
+    table = detail.renderables[-1]
+    if width >= COMPACT_BELOW and isinstance(table, Table) and natural_width(table) > width:
         return _session_detail(report, width, compact=True)
     return detail
 
