@@ -135,15 +135,17 @@ def install(path: Path | None = None) -> str:
     """Make genai-prices look models up in the data in use; return its name for the store's
     price version (so a new download re-prices every model)."""
     global _installed
-    from genai_prices import data_snapshot
-
     saved = in_use(path)
     if saved is None:
         if _installed is not None:
+            from genai_prices import data_snapshot  # 0.4 s: only when there is something to undo
+
             data_snapshot.set_custom_snapshot(None)
             _installed = None
         return f"genai-prices {package_version()} bundled"
     if _installed != saved.digest:
+        from genai_prices import data_snapshot
+
         data_snapshot.set_custom_snapshot(_snapshot(saved.path))
         _installed = saved.digest
     return f"genai-prices data of {saved.fetched_at} ({saved.digest[:12]})"
