@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from agent_usage import periods, queries
+from agent_usage.names import match_projects
 from agent_usage.settings import Budget, Settings
 
 STATUSES = ("ok", "warning", "exceeded")
@@ -78,10 +79,14 @@ def earliest_start(settings: Settings, now: datetime, tz: ZoneInfo) -> datetime 
     return min(starts, default=None)
 
 
-def _filters(budget: Budget, since: datetime, until: datetime, tz: ZoneInfo) -> queries.Filters:
+def _filters(
+    con: duckdb.DuckDBPyConnection, budget: Budget, since: datetime, until: datetime, tz: ZoneInfo
+) -> queries.Filters:
+    """The events a budget covers; a project budget names a project by its label or folder."""
+    projects = tuple(match_projects(budget.value or "", queries.project_labels(con))) or (budget.value,)
     scoped = {
         "harness": {"harnesses": (budget.value,)},
-        "project": {"projects": (budget.value,)},
+        "project": {"projects": projects},
         "model": {"models": (budget.value,)},
     }.get(budget.scope, {})
     return queries.Filters(since=since, until=until, tz=tz, mode="auto", **scoped)  # type: ignore[arg-type]
@@ -94,7 +99,7 @@ def evaluate(
     statuses = []
     for budget in settings.budgets:
         since, until = period_bounds(budget.period, now, tz, settings.start_of_week)
-        row = queries.totals(con, _filters(budget, since, until, tz))
+        row = queries.totals(con, _filters(con, budget, since, until, tz))
         spend = round(row.cost_usd or 0.0, 9)
         statuses.append(
             BudgetStatus(

@@ -42,7 +42,9 @@ class Choices:
 
     harnesses: list[str]
     projects: list[str]
+    """Project folders (what the filters hold); `project_labels` names them."""
     models: list[str]
+    project_labels: dict[str, str] = field(default_factory=dict)
 
 
 def load_overview(db: Path, selected: Filters, now: datetime, settings: Settings | None = None) -> Overview:
@@ -87,4 +89,7 @@ def load_report(db: Path, view: str, filters: Filters, now: datetime, session: s
 def load_choices(db: Path) -> Choices:
     """Distinct harnesses, projects and models in the store."""
     with store.connect(db) as con:
-        return Choices(*(queries.distinct_values(con, column) for column in ("harness", "project", "model")))
+        harnesses, projects, models = (
+            queries.distinct_values(con, column) for column in ("harness", "project", "model")
+        )
+        return Choices(harnesses, projects, models, queries.project_labels(con))

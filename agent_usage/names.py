@@ -2,7 +2,8 @@
 
 A harness has its full name and the short one people type (`claude`, `gemini`); an unknown
 harness is an error that lists the valid ones. A project or model matches case-insensitively:
-exactly, else as a glob (`claude-*`), else as a part of the name (`opus`). A pattern that
+exactly, else as a glob (`claude-*`), else as a part of the name (`opus`); a project by its
+label (`api`, `b/api`) or by its folder. A pattern that
 matches nothing is said on stderr with the closest names, so a typo never reads as a period
 without use.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass, replace
 import duckdb
 
 from agent_usage.errors import UsageError
-from agent_usage.queries import Filters, distinct_values
+from agent_usage.queries import Filters, distinct_values, project_labels
 
 HARNESS_ALIASES = {"claude": "claude-code", "gemini": "gemini-cli"}
 """Short names people type, beside every harness's full name."""
@@ -68,6 +69,15 @@ def matches(pattern: str, values: Sequence[str]) -> list[str]:
     return [value for value in values if lowered in value.lower()]
 
 
+def match_projects(pattern: str, labels: dict[str, str]) -> list[str]:
+    """The project folders a pattern names: by label (`api`, `b/api`) or by folder, exactly
+    (any case), else as a glob, else as a part; for a project the label names, all its folder."""
+    by_label = matches(pattern, list(labels.values()))
+    if by_label:
+        return [folder for folder, label in labels.items() if label in by_label]
+    return matches(pattern, list(labels))
+
+
 def closest(pattern: str, values: Sequence[str], count: int = 3) -> list[str]:
     """The names most like a pattern that matched nothing (for the hint)."""
     by_lower = {value.lower(): value for value in values}
@@ -86,11 +96,12 @@ def resolve(con: duckdb.DuckDBPyConnection, filters: Filters) -> Resolved:
         if not patterns:
             continue
         values = distinct_values(con, column)
+        labels = project_labels(con) if column == "project" else {}
         chosen: list[str] = []
         for pattern in patterns:
-            found = matches(pattern, values)
+            found = match_projects(pattern, labels) if labels else matches(pattern, values)
             if not found:
-                near = closest(pattern, values)
+                near = closest(pattern, list(labels.values()) if labels else values)
                 hint = f"; closest: {', '.join(near)}" if near else ""
                 notes.append(f"{option} {pattern!r} matches no {column} in the store{hint}")
                 found = [pattern]  # kept as given: the report shows nothing for it, as asked

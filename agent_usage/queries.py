@@ -17,6 +17,11 @@ from agent_usage.cost_sql import PRICE_JOIN_SQL, cost_for_mode
 from agent_usage.errors import UsageError
 from agent_usage.periods import UTC_ZONE, offset_segments
 
+PROJECT_SQL = "coalesce(e.cwd, e.project, '(unknown)')"
+"""A project is its folder (the working directory the harness recorded), so `/work/a/api` and
+`/work/b/api` are two projects; without a folder, the name the harness gave it. Reports show
+each by its shortest unique path suffix (`project_labels`): `api` while it is the only one."""
+
 
 @dataclass(frozen=True, slots=True)
 class Filters:
@@ -43,13 +48,13 @@ class Filters:
             clauses.append("e.ts < ?")
             params.append(self.until)
         for column, values in (
-            ("harness", self.harnesses),
-            ("project", self.projects),
-            ("model", self.models),
-            ("session_id", self.session_ids),
+            ("e.harness", self.harnesses),
+            (PROJECT_SQL, self.projects),
+            ("e.model", self.models),
+            ("e.session_id", self.session_ids),
         ):
             if values:
-                clauses.append(f"e.{column} IN (SELECT unnest(?))")
+                clauses.append(f"{column} IN (SELECT unnest(?))")
                 params.append(list(values))
         return " AND ".join(clauses), params
 
@@ -86,7 +91,7 @@ def group_key(con: duckdb.DuckDBPyConnection, group: str | None, filters: Filter
         return f"strftime(date_trunc('week', {local} - {shift}) + {shift}, '%Y-%m-%d')"
     columns = {
         "session": "e.session_id",
-        "project": "coalesce(e.project, '(unknown)')",
+        "project": PROJECT_SQL,
         "model": "e.model",
         "harness": "e.harness",
         "provider": "coalesce(e.provider, 'unknown')",
@@ -167,11 +172,38 @@ def _priced(filters: Filters, key_sql: str) -> str:
 
 
 def _aggregate(con: duckdb.DuckDBPyConnection, group: str | None, filters: Filters) -> list[UsageRow]:
-    """One row per group key (a single 'total' row when `group` is None), ordered by key."""
+    """One row per group key (a single 'total' row when `group` is None), ordered by key;
+    projects by their labels."""
     _, params = filters.where()
     key_sql = group_key(con, group, filters)
     sql = f"{_priced(filters, key_sql)} SELECT k, {_AGGREGATES} FROM priced GROUP BY k ORDER BY k"
-    return [_row(r[0], r[1:]) for r in con.execute(sql, params).fetchall()]
+    rows = [_row(r[0], r[1:]) for r in con.execute(sql, params).fetchall()]
+    if group == "project":
+        labels = project_labels(con)
+        for row in rows:
+            row.key = labels.get(row.key, row.key)
+        rows.sort(key=lambda row: row.key)
+    return rows
+
+
+def project_labels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each project folder's shortest unique path suffix among the store's projects: `api`,
+    or `a/api` and `b/api` when two folders are called `api`."""
+    projects = [row[0] for row in con.execute(f"SELECT DISTINCT {PROJECT_SQL} FROM events e").fetchall()]
+    return shortest_suffixes(projects)
+
+
+def shortest_suffixes(paths: list[str]) -> dict[str, str]:
+    """The fewest trailing path parts that tell each path from every other one."""
+    parts = {path: [part for part in path.split("/") if part] or [path] for path in paths}
+    labels: dict[str, str] = {}
+    for path, own in parts.items():
+        for count in range(1, len(own) + 1):
+            suffix = own[-count:]
+            if all(other[-count:] != suffix for other_path, other in parts.items() if other_path != path):
+                break
+        labels[path] = "/".join(suffix) if path.startswith("/") or count > 1 else path
+    return labels
 
 
 def usage_report(
@@ -201,13 +233,16 @@ def breakdown(
     if by not in BREAKDOWNS:
         raise UsageError(f"--breakdown: choose one of {', '.join(BREAKDOWNS)}")
     _, params = filters.where()
-    name = "coalesce(project, '(unknown)')" if by == "project" else by
+    name = PROJECT_SQL.replace("e.", "") if by == "project" else by
     sql = f"""{_priced(filters, group_key(con, group, filters))}
         SELECT k, {name}, {_AGGREGATES} FROM priced GROUP BY k, {name}
         ORDER BY k, sum(cost) DESC NULLS LAST, {name}"""
+    labels = project_labels(con) if "project" in (by, group) else {}
     breakdown: dict[str, list[UsageRow]] = {}
     for r in con.execute(sql, params).fetchall():
-        breakdown.setdefault(str(r[0]), []).append(_row(r[1], r[2:], model=r[1]))
+        name = labels.get(r[1], r[1]) if by == "project" else r[1]
+        key = labels.get(r[0], r[0]) if group == "project" else r[0]
+        breakdown.setdefault(str(key), []).append(_row(name, r[2:], model=name))
     return breakdown
 
 
@@ -342,8 +377,10 @@ DISTINCT_COLUMNS = ("harness", "project", "model")
 
 
 def distinct_values(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
-    """The distinct non-null values of one of `DISTINCT_COLUMNS`, sorted (the filter choices)."""
+    """The distinct non-null values of one of `DISTINCT_COLUMNS`, sorted (the filter choices);
+    projects by their folders (`project_labels` names them)."""
     if column not in DISTINCT_COLUMNS:
         raise ValueError(f"no distinct values of {column!r}")
-    sql = f"SELECT DISTINCT {column} FROM events WHERE {column} IS NOT NULL ORDER BY 1"
+    value = PROJECT_SQL if column == "project" else f"e.{column}"
+    sql = f"SELECT DISTINCT {value} FROM events e WHERE {value} IS NOT NULL ORDER BY 1"
     return [row[0] for row in con.execute(sql).fetchall()]

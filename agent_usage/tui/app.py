@@ -109,9 +109,10 @@ class AgentUsageCommands(Provider):
                 ("model", choices.models),
             ):
                 chosen = getattr(app.filter_state, kind)
+                names = choices.project_labels if kind == "project" else {}
                 commands += [
                     (
-                        f"Filter {kind}: {value}",
+                        f"Filter {kind}: {names.get(value, value)}",
                         f"Take this {kind} out of the filter" if value in chosen else f"Add this {kind}",
                         partial(app.set_filter, kind, value),
                     )
@@ -379,7 +380,7 @@ class AgentUsageApp(App[None]):
     def _show_filters(self) -> None:
         text = Text.assemble(
             ("Showing ", "dim"),
-            (self.filter_state.describe(), "bold"),
+            (self.filter_state.describe(self.choices.project_labels if self.choices else None), "bold"),
             ("  ·  ", "dim"),
             (self.tz.key, "dim"),
         )

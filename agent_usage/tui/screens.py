@@ -202,8 +202,11 @@ class FilterScreen(ModalScreen[FilterState | None]):
                 ("model", self.choices.models),
             ):
                 chosen = getattr(self.state, kind)
+                names = self.choices.project_labels if kind == "project" else {}
                 picker = SelectionList[str](
-                    *((value, value, value in chosen) for value in values), id=kind, classes="picker"
+                    *((names.get(value, value), value, value in chosen) for value in values),
+                    id=kind,
+                    classes="picker",
                 )
                 picker.border_title = f"{kind.capitalize()} (none ticked: all)"
                 yield picker

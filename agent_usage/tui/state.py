@@ -3,6 +3,7 @@ query `Filters`. The data itself comes from `agent_usage.dashboard`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -31,12 +32,15 @@ class FilterState:
     project: tuple[str, ...] = ()
     model: tuple[str, ...] = ()
 
-    def describe(self) -> str:
+    def describe(self, project_labels: Mapping[str, str] | None = None) -> str:
+        """`Last 30 days · harness: codex · project: api`, projects by their labels."""
         span = f"{self.since or '…'} to {self.until or '…'}" if self.range == "custom" else RANGES[self.range]
+        labels = project_labels or {}
+        projects = tuple(labels.get(folder, folder) for folder in self.project)
         parts = [span]
         parts += [
             f"{label}: {', '.join(values)}"
-            for label, values in (("harness", self.harness), ("project", self.project), ("model", self.model))
+            for label, values in (("harness", self.harness), ("project", projects), ("model", self.model))
             if values
         ]
         return " · ".join(parts)

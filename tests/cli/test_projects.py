@@ -1,0 +1,92 @@
+"""Projects are folders: two folders called `api` are two projects, shown by their shortest
+unique path suffix, and filters and budgets name them by label or by folder.
+
+fixtures/projects: Claude sessions in /work/a/api, /work/b/api and /work/a/web, with the
+reports corpus's round prices (expected.json has the hand-worked figures)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agent_usage.queries import shortest_suffixes
+from tests.conftest import FIXTURES, invoke_cli
+
+CORPUS = FIXTURES / "projects"
+EXPECTED = json.loads((CORPUS / "expected.json").read_text())["projects"]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "au" / "config").mkdir(parents=True)
+    shutil.copy(FIXTURES / "reports" / "prices.toml", tmp_path / "au" / "config" / "prices.toml")
+    env = {
+        "HOME": str(tmp_path),
+        "AGENT_USAGE_HOME": str(tmp_path / "au"),
+        "CLAUDE_CONFIG_DIR": str(CORPUS / "claude"),
+        "AGENT_USAGE_NOW": "2026-11-16T12:00:00Z",
+        "TZ": "UTC",
+    }
+    assert invoke_cli("ingest", "-q", env=env).returncode == 0
+    return env
+
+
+def project_rows(env: dict[str, str], *args: str) -> dict[str, dict]:
+    done = invoke_cli("report", "project", "--json", "--no-ingest", *args, env=env)
+    assert done.returncode == 0, done.stderr
+    return {row["key"]: row for row in json.loads(done.stdout)["rows"]}
+
+
+def test_two_folders_with_one_name_are_two_projects(env: dict[str, str]) -> None:
+    rows = project_rows(env)
+    assert set(rows) == set(EXPECTED)  # a/api, b/api, web
+    for label, want in EXPECTED.items():
+        assert rows[label]["total_tokens"] == want["tokens"]
+        assert rows[label]["cost_usd"] == pytest.approx(want["cost"])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "labels"),
+    [
+        ("b/api", {"b/api"}),  # a label
+        ("/work/b/api", {"b/api"}),  # a folder
+        ("api", {"a/api", "b/api"}),  # part of both labels
+        ("/work/a/*", {"a/api", "web"}),  # a glob over folders
+        ("WEB", {"web"}),
+    ],
+)
+def test_project_filters_name_a_label_or_a_folder(
+    env: dict[str, str], pattern: str, labels: set[str]
+) -> None:
+    assert set(project_rows(env, "--project", pattern)) == labels
+
+
+def test_a_project_budget_names_its_project_by_label(env: dict[str, str]) -> None:
+    config = Path(env["AGENT_USAGE_HOME"]) / "config" / "config.toml"
+    config.write_text('[budgets.project."b/api"]\ndaily = 0.02\n')
+    done = invoke_cli("budget", "--json", "--no-ingest", env=env)
+    assert done.returncode == 0, done.stderr
+    (budget,) = json.loads(done.stdout)["budgets"]
+    assert budget["spend_usd"] == pytest.approx(EXPECTED["b/api"]["cost"]) and budget["status"] == "exceeded"
+
+
+def test_the_tables_and_breakdowns_use_the_labels(env: dict[str, str]) -> None:
+    table = invoke_cli("report", "project", "--no-ingest", env=env).stdout
+    assert "a/api" in table and "b/api" in table and "/work" not in table
+    daily = invoke_cli("report", "daily", "--breakdown", "project", "--json", "--no-ingest", env=env).stdout
+    (day,) = json.loads(daily)["rows"]
+    assert {sub["key"] for sub in day["breakdown"]} == set(EXPECTED)
+
+
+def test_shortest_unique_suffixes() -> None:
+    assert shortest_suffixes(["/work/a/api", "/work/b/api", "/home/x/web", "shop", "(unknown)"]) == {
+        "/work/a/api": "a/api",
+        "/work/b/api": "b/api",
+        "/home/x/web": "web",
+        "shop": "shop",
+        "(unknown)": "(unknown)",
+    }
+    assert shortest_suffixes(["/a/x/api", "/b/x/api"]) == {"/a/x/api": "a/x/api", "/b/x/api": "b/x/api"}
