@@ -851,7 +851,7 @@ def insights(
 def doctor(db: DbOption = None, json_output: JsonOption = False) -> None:
     """Each source: root, found or not, files, events, last event, the agent's retention."""
     from agent_usage import store
-    from agent_usage.doctor import sources
+    from agent_usage.doctor import DoctorFacts, sources
     from agent_usage.render.doctor import doctor_document, doctor_view
 
     db_path = resolve_paths(db).db_path
@@ -876,13 +876,13 @@ def doctor(db: DbOption = None, json_output: JsonOption = False) -> None:
     from agent_usage import heartbeat
 
     keeper = heartbeat.live_keeper(db_path, os.environ)
-    facts = (reports, db_path, last_ingest, problem, unread, keeper)
+    facts = DoctorFacts(reports, db_path, last_ingest, problem, unread, keeper)
     if json_output:
         import orjson
 
-        sys.stdout.write(orjson.dumps(doctor_document(*facts)).decode() + "\n")
+        sys.stdout.write(orjson.dumps(doctor_document(facts)).decode() + "\n")
     else:
-        stdout_console().print(doctor_view(*facts))
+        stdout_console().print(doctor_view(facts))
     if problem is not None:
         raise typer.Exit(errors.ExitCode.ERROR)
 

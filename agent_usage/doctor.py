@@ -10,6 +10,8 @@ from pathlib import Path
 import duckdb
 import orjson
 
+from agent_usage.errors import StoreError
+from agent_usage.heartbeat import Heartbeat
 from agent_usage.parsers import PARSERS
 from agent_usage.parsers.base import open_regular
 
@@ -25,6 +27,19 @@ class SourceReport:
     events: int
     last_event: datetime | None
     retention: str
+
+
+@dataclass(slots=True)
+class DoctorFacts:
+    """Everything `doctor` says: the sources, the store, what is unread, the live keeper."""
+
+    reports: list[SourceReport]
+    db_path: Path
+    last_ingest: str | None
+    problem: StoreError | None
+    unread: tuple[int, datetime | None] | None = None
+    """(session files not read yet, the instant from which the store is complete)"""
+    keeper: Heartbeat | None = None
 
 
 def _json_setting(path: Path, *keys: str) -> object:

@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from agent_usage.doctor import SourceReport
-from agent_usage.errors import StoreError
-from agent_usage.heartbeat import Heartbeat
+from agent_usage.doctor import DoctorFacts
 from agent_usage.render.format import utc_iso
 
 
-def doctor_view(
-    reports: Sequence[SourceReport],
-    db_path: Path,
-    last_ingest: str | None,
-    problem: StoreError | None,
-    unread: tuple[int, datetime | None] | None = None,
-    keeper: Heartbeat | None = None,
-) -> RenderableType:
+def doctor_view(facts: DoctorFacts) -> RenderableType:
     """The sources table and one line about the store (what is wrong with it, and the fix),
-    then how many session files it has not read yet (`unread`: count, complete from) and the
-    live process that keeps it current, if any."""
+    then how many session files it has not read yet and the live process that keeps it
+    current, if any."""
+    reports, db_path, last_ingest, problem, unread, keeper = (
+        facts.reports, facts.db_path, facts.last_ingest, facts.problem, facts.unread, facts.keeper
+    )  # fmt: skip
     table = Table(title="agent-usage doctor", header_style="bold")
     for column in ("Harness", "Root", "Found", "Files", "Events", "Last event", "Retention"):
         table.add_column(column, overflow="fold")  # a path or a note is never cut, only folded
@@ -70,16 +61,10 @@ def doctor_view(
     return Group(table, *lines)
 
 
-def doctor_document(
-    reports: Sequence[SourceReport],
-    db_path: Path,
-    last_ingest: str | None,
-    problem: StoreError | None,
-    unread: tuple[int, datetime | None] | None = None,
-    keeper: Heartbeat | None = None,
-) -> dict[str, Any]:
+def doctor_document(facts: DoctorFacts) -> dict[str, Any]:
     """The same facts as `doctor_view`, for scripts (`doctor --json`)."""
-    unread_files, complete_from = unread if unread is not None else (None, None)
+    unread_files, complete_from = facts.unread if facts.unread is not None else (None, None)
+    problem, keeper = facts.problem, facts.keeper
     return {
         "schema_version": 1,
         "sources": [
@@ -92,11 +77,11 @@ def doctor_document(
                 "last_event": utc_iso(r.last_event),
                 "retention": r.retention,
             }
-            for r in reports
+            for r in facts.reports
         ],
         "store": {
-            "path": str(db_path.absolute()),
-            "last_ingest": last_ingest,
+            "path": str(facts.db_path.absolute()),
+            "last_ingest": facts.last_ingest,
             "problem": problem.message if problem is not None else None,
             "unread_files": unread_files,
             "complete_from": utc_iso(complete_from),

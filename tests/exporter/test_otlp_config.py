@@ -266,12 +266,12 @@ def test_doctor_prints_a_long_root_whole() -> None:
 
     from rich.console import Console
 
-    from agent_usage.doctor import SourceReport
+    from agent_usage.doctor import DoctorFacts, SourceReport
     from agent_usage.render.doctor import doctor_view
 
     root = P("/very/long/checkout/path/that/does/not/fit/in/a/narrow/terminal/at/all/.claude/projects")
     report = SourceReport("claude-code", root, True, 3, 12, None, "deletes transcripts after 30 days")
     console = Console(width=80, record=True, markup=False)
-    console.print(doctor_view([report], P("/s.duckdb"), None, None))
+    console.print(doctor_view(DoctorFacts([report], P("/s.duckdb"), None, None)))
     rows = [line.split("│") for line in console.export_text().splitlines() if line.startswith("│")]
     assert "".join(row[2].strip() for row in rows) == str(root)  # the Root column, folded, joined back

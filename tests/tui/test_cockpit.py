@@ -6,8 +6,6 @@ Driven by Textual's Pilot on the reports corpus (fixtures/reports, hand-worked t
 
 from __future__ import annotations
 
-import json
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -21,36 +19,11 @@ from agent_usage.tui.app import AgentUsageApp
 from agent_usage.tui.columns import CELL_PADDING
 from agent_usage.tui.screens import FilterScreen, PeriodScreen, SessionScreen
 from agent_usage.tui.widgets import budget_line, spend_chart
-from tests.conftest import FIXTURES, corpus_roots_env
+from tests.conftest import FIXTURES
 from tests.tui.pilot import settle
 
-CORPUS = FIXTURES / "reports"
-NOW = json.loads((CORPUS / "expected.json").read_text())["now"]
 SIZES = [(80, 24), (100, 30), (160, 48)]
 TABS = ["overview", "daily", "weekly", "monthly", "project", "model", "session", "blocks"]
-
-
-@pytest.fixture
-def app_factory(tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch):
-    """An app over a private copy of the corpus, with its round prices and a pinned now."""
-    monkeypatch.setenv("AGENT_USAGE_NOW", NOW)
-    root = tmp_path / "corpus"
-    shutil.copytree(CORPUS, root)
-    config = tmp_path / "agent-usage" / "config"
-    config.mkdir(parents=True)
-    shutil.copy(CORPUS / "prices.toml", config / "prices.toml")
-
-    def build(env: dict[str, str] | None = None) -> AgentUsageApp:
-        app = AgentUsageApp(
-            tmp_path / "store.duckdb",
-            env=env if env is not None else corpus_roots_env(isolated_home, root),
-            tz="UTC",
-            live=False,
-        )
-        app.animation_level = "none"  # snapshots must not catch a tab underline mid-slide
-        return app
-
-    return build
 
 
 def cells(table: DataTable) -> list[list[str]]:

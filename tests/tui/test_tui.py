@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -20,32 +19,8 @@ from agent_usage.ingest import ingest
 from agent_usage.tui.app import AgentUsageApp
 from agent_usage.tui.screens import FilterScreen, HelpScreen, SessionScreen
 from agent_usage.tui.state import FilterState
-from tests.conftest import FIXTURES, corpus_roots_env
+from tests.conftest import corpus_roots_env
 from tests.tui.pilot import card, settle
-
-CORPUS = FIXTURES / "reports"
-NOW = json.loads((CORPUS / "expected.json").read_text())["now"]
-
-
-@pytest.fixture
-def app_factory(tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch):
-    """Builds an app over a private copy of the corpus, with its round prices and a pinned now."""
-    monkeypatch.setenv("AGENT_USAGE_NOW", NOW)
-    root = tmp_path / "corpus"
-    shutil.copytree(CORPUS, root)
-    config = tmp_path / "agent-usage" / "config"
-    config.mkdir(parents=True)
-    shutil.copy(CORPUS / "prices.toml", config / "prices.toml")
-
-    def build(live: bool = False) -> AgentUsageApp:
-        app = AgentUsageApp(
-            tmp_path / "store.duckdb", env=corpus_roots_env(isolated_home, root), tz="UTC", live=live
-        )
-        app.animation_level = "none"  # snapshots must not catch a tab underline mid-slide
-        return app
-
-    build.root = root  # type: ignore[attr-defined]
-    return build
 
 
 async def run_command(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
