@@ -349,7 +349,9 @@ def report(
             help="Per-model (or harness, project) rows under each row.",
         ),
     ] = False,
-    breakdown_by: Annotated[str | None, typer.Option("--breakdown-by", hidden=True)] = None,
+    breakdown_by: Annotated[
+        str | None, typer.Option("--breakdown-by", hidden=True, help="What `--breakdown VALUE` is read as.")
+    ] = None,
     session_id: Annotated[
         str | None,
         typer.Option("--id", metavar="ID", help="With `session`: one session's turns (id or prefix)."),
