@@ -7,34 +7,59 @@ them). `agent-usage statusline --help` still goes through the CLI, which documen
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
+import time
+from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
-from agent_usage import periods
 from agent_usage.statusline import cache, line
 from agent_usage.statusline.facts import Facts, compute, transcript_stamp
 from agent_usage.statusline.payload import Payload, read_payload
 
 
-def parser() -> argparse.ArgumentParser:
-    """The options; `agent_usage.cli.statusline` declares the same ones for `--help`."""
-    options = argparse.ArgumentParser(prog="agent-usage statusline", add_help=False)
-    options.add_argument("--format", dest="template", default=line.DEFAULT_FORMAT)
-    options.add_argument("--json", dest="json_output", action="store_true")
-    options.add_argument("--db", type=Path, default=None)
-    options.add_argument("--refresh", action="store_true")
+@dataclass(slots=True)
+class Options:
+    """`--format TEMPLATE`, `--json`, `--db PATH`, and `--refresh` (the detached refresher's)."""
+
+    template: str = line.DEFAULT_FORMAT
+    json_output: bool = False
+    db: Path | None = None
+    refresh: bool = False
+
+
+def parse(argv: list[str]) -> Options:
+    """The options (`agent_usage.cli.statusline` declares the same ones for `--help`); read by
+    hand, since argparse's import is a tenth of a cached call. A ValueError names a bad one."""
+    options = Options()
+    words = iter(argv)
+    for word in words:
+        name, _, value = word.partition("=")
+        if name in ("--format", "--db"):
+            value = value or next(words, "")
+            if not value:
+                raise ValueError(f"{name} needs a value")
+            if name == "--format":
+                options.template = value
+            else:
+                options.db = Path(value)
+        elif word == "--json":
+            options.json_output = True
+        elif word == "--refresh":
+            options.refresh = True
+        else:
+            raise ValueError(f"unknown option {word}")
     return options
 
 
 def main(argv: list[str]) -> int:
     """Run the status line: never a traceback, never an empty line (an empty line blanks the bar)."""
     try:
-        args, unknown = parser().parse_known_args(argv)
-        if unknown:
-            print(f"agent-usage statusline: unknown option {unknown[0]}")
+        try:
+            args = parse(argv)
+        except ValueError as error:
+            print(f"agent-usage statusline: {error}")
             return 0
         line.check_format(args.template)
         if args.refresh:
@@ -56,13 +81,23 @@ def _db_path(db: Path | None) -> Path:
 
 def run(payload: Payload, db_path: Path, template: str, json_output: bool) -> str:
     """The line (or JSON document) for this call, from the cache when it can."""
-    now = periods.now_utc().replace(tzinfo=UTC).timestamp()
+    now = _now()
     facts = current_facts(payload, db_path, now)
     if json_output:
         return json.dumps(line.document(facts, payload, now), separators=(",", ":"))
     colour = not os.environ.get("NO_COLOR")  # no-color.org: set and not empty
     text = line.render(template, line.segments(facts, payload, now, colour))
     return text or "agent-usage: no usage recorded yet"
+
+
+def _now() -> float:
+    """Seconds since the epoch; `AGENT_USAGE_NOW` pins it as everywhere (periods, loaded only
+    then: its zone support is a tenth of a cached call)."""
+    if not os.environ.get("AGENT_USAGE_NOW"):
+        return time.time()
+    from agent_usage import periods
+
+    return periods.now_utc().replace(tzinfo=UTC).timestamp()
 
 
 def current_facts(payload: Payload, db_path: Path, now: float) -> Facts:
@@ -92,6 +127,7 @@ def refresh(payload: Payload, db_path: Path, only_one: bool = False) -> Facts | 
 
 
 def _compute(payload: Payload, db_path: Path) -> Facts:
+    from agent_usage import periods
     from agent_usage.paths import resolve_paths
 
     paths = resolve_paths(db_path)
@@ -107,4 +143,4 @@ def _compute(payload: Payload, db_path: Path) -> Facts:
     )
 
 
-__all__ = ["main", "parser", "run"]
+__all__ = ["main", "parse", "run"]

@@ -117,7 +117,15 @@ def test_a_cached_answer_loads_neither_duckdb_nor_the_cli(env: dict[str, str]) -
     assert done.returncode == 0 and done.stdout.strip()
     loaded = {row.split("|")[-1].strip() for row in done.stderr.splitlines() if "import time" in row}
     assert "agent_usage.statusline" in loaded
-    assert not loaded & {"duckdb", "typer", "rich", "agent_usage.cli", "agent_usage.ingest"}
+    assert not loaded & {
+        "duckdb",
+        "typer",
+        "rich",
+        "agent_usage.cli",
+        "agent_usage.ingest",
+        "orjson",
+        "argparse",
+    }
 
 
 def test_a_new_turn_answers_at_once_then_the_refresher_catches_up(env: dict[str, str]) -> None:
@@ -187,6 +195,12 @@ def test_budget_state_is_coloured_as_elsewhere(env: dict[str, str], limit: float
     coloured = statusline({**env, "NO_COLOR": ""}, payload(env), "--format", "{budget}")
     assert coloured == (f"\033[{colour}mdaily {share}\033[0m" if colour else f"daily {share}")
     assert statusline(env, payload(env), "--format", "{budget}") == f"daily {share}"  # NO_COLOR=1
+
+
+def test_a_bad_option_is_said_on_the_line(env: dict[str, str]) -> None:
+    assert statusline(env, payload(env), "--colour") == "agent-usage statusline: unknown option --colour"
+    assert statusline(env, payload(env), "--format") == "agent-usage statusline: --format needs a value"
+    assert statusline(env, payload(env), "--format={model}") == "Sonnet 4.5"
 
 
 def test_help_documents_the_options(env: dict[str, str]) -> None:
