@@ -397,7 +397,8 @@ class AgentUsageApp(App[None]):
             ("month", overview.month),
             ("all", overview.all_time),
         ):
-            self.query_one(f"#card-{card_id}", Card).show(money(row.cost_usd), card_detail(row))
+            spent = row.cost_usd if row.events else 0.0  # nothing used is $0, not an unknown cost
+            self.query_one(f"#card-{card_id}", Card).show(money(spent), card_detail(row))
         selected = overview.selected
         self.query_one("#card-tokens", Card).show(
             tokens(selected.total_tokens), f"{tokens(selected.output_tokens, compact=True)} output"

@@ -269,3 +269,11 @@ def test_a_budget_line_fits_its_width_with_the_status_word() -> None:
     for width in (60, 74, 120):  # the overview gives it the terminal width less its border
         line = budget_line(status, width)
         assert line.plain.endswith("85%  warning") and len(line.plain) <= width, width
+
+
+async def test_a_day_without_use_costs_nothing(app_factory, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    app = app_factory()
+    monkeypatch.setenv("AGENT_USAGE_NOW", "2026-11-20T12:00:00Z")  # four days after the corpus
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert str(app.query_one("#card-today").render()) == "$0.00\n0 tokens"
