@@ -7,14 +7,14 @@ counted, so it is reported beside the figure and never silently treated as $0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import duckdb
 
 from agent_usage import periods, queries
-from agent_usage.names import match_projects
+from agent_usage.names import match_projects, project_aliases
 from agent_usage.settings import Budget, Settings
 
 STATUSES = ("ok", "warning", "exceeded")
@@ -80,16 +80,26 @@ def earliest_start(settings: Settings, now: datetime, tz: ZoneInfo) -> datetime 
 
 
 def _filters(
-    con: duckdb.DuckDBPyConnection, budget: Budget, since: datetime, until: datetime, tz: ZoneInfo
+    con: duckdb.DuckDBPyConnection,
+    budget: Budget,
+    since: datetime,
+    until: datetime,
+    tz: ZoneInfo,
+    aliases: tuple[tuple[str, str], ...],
 ) -> queries.Filters:
-    """The events a budget covers; a project budget names a project by its label or folder."""
-    projects = tuple(match_projects(budget.value or "", queries.project_labels(con))) or (budget.value,)
-    scoped = {
-        "harness": {"harnesses": (budget.value,)},
-        "project": {"projects": projects},
-        "model": {"models": (budget.value,)},
-    }.get(budget.scope, {})
-    return queries.Filters(since=since, until=until, tz=tz, mode="auto", **scoped)  # type: ignore[arg-type]
+    """The events a budget covers; a project budget names a project by its label, its folder
+    or its `[projects]` name."""
+    base = queries.Filters(since=since, until=until, tz=tz, mode="auto", project_aliases=aliases)
+    if budget.scope == "harness":
+        return replace(base, harnesses=(budget.value or "",))
+    if budget.scope == "model":
+        return replace(base, models=(budget.value or "",))
+    if budget.scope == "project":
+        labels = queries.project_labels(con, base)
+        return replace(
+            base, projects=tuple(match_projects(budget.value or "", labels)) or (budget.value or "",)
+        )
+    return base
 
 
 def evaluate(
@@ -97,9 +107,10 @@ def evaluate(
 ) -> list[BudgetStatus]:
     """Every configured budget's status at `now`, most used share first."""
     statuses = []
+    aliases = project_aliases(con, settings.projects)
     for budget in settings.budgets:
         since, until = period_bounds(budget.period, now, tz, settings.start_of_week)
-        row = queries.totals(con, _filters(con, budget, since, until, tz))
+        row = queries.totals(con, _filters(con, budget, since, until, tz, aliases))
         spend = round(row.cost_usd or 0.0, 9)
         statuses.append(
             BudgetStatus(

@@ -377,6 +377,10 @@ def report(
             metavar="asc|desc", help="Row order (default: names and dates up, cost and tokens down)."
         ),
     ] = None,
+    instances: Annotated[
+        bool,
+        typer.Option("--instances", metavar="", help="Each project folder on its own, by its full path."),
+    ] = False,
     no_cost: Annotated[
         bool, typer.Option("--no-cost", metavar="", help="No cost column in the table.")
     ] = False,
@@ -424,7 +428,7 @@ def report(
     since_needed = None if session_id else _first_needed(filters.since, config, now, zone)
     summary = _ingest_unless(no_ingest, paths, since_needed)
     with store.connect(paths.db_path, read_only=True) as con:
-        filters = _store_names(con, filters)
+        filters = _store_names(con, replace(filters, instances=instances), config)
         result = build(con, view, filters, now, breakdown_by or breakdown, session_id, block_options)
         current = filters.until is None or filters.until > now  # budgets are about now, not history
         statuses = _budget_statuses(con, config, now, zone) if current and not no_budgets else []
@@ -524,11 +528,12 @@ def _scope(
     )  # fmt: skip
 
 
-def _store_names(con: DuckDBPyConnection, filters: Filters) -> Filters:
-    """Harness aliases and project and model patterns as the store's names; a pattern that
-    matches nothing is said on stderr with the closest names."""
-    from agent_usage.names import resolve
+def _store_names(con: DuckDBPyConnection, filters: Filters, config: Settings) -> Filters:
+    """Harness aliases and project and model patterns as the store's names, with the folders
+    `[projects]` names; a pattern that matches nothing is said on stderr with the closest names."""
+    from agent_usage.names import project_aliases, resolve
 
+    filters = replace(filters, project_aliases=project_aliases(con, config.projects))
     resolved = resolve(con, filters)
     for note in resolved.notes:
         _note(f"warning: {note}")
@@ -828,7 +833,7 @@ def insights(
     _ingest_unless(no_ingest, paths, filters.since)
     today = periods.from_utc(now, zone).date()
     with store.connect(paths.db_path, read_only=True) as con:
-        filters = _store_names(con, filters)
+        filters = _store_names(con, filters, config)
         habits = adoption(con, filters, today)
         providers = concentration(con, filters, config.concentration_warn_share)
     if providers.warning and providers.top is not None:

@@ -10,7 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
+
 from agent_usage import budgets, queries, store
+from agent_usage.names import project_aliases
 from agent_usage.queries import Filters, UsageRow
 from agent_usage.reports import Report, build
 from agent_usage.settings import Settings
@@ -52,14 +55,15 @@ def load_overview(db: Path, selected: Filters, now: datetime, settings: Settings
     for the selected range and the status of every budget in `settings` (budgets ignore the
     filters: they are global)."""
     zone = selected.tz
-    unbounded = replace(selected, since=None, until=None)
     start_of_week = settings.start_of_week if settings else "monday"
-
-    def current(period: str) -> Filters:
-        """Everything since the start of the calendar day, week or month that holds `now`."""
-        return replace(unbounded, since=budgets.period_bounds(period, now, zone, start_of_week)[0])
-
     with store.connect(db) as con:
+        selected = _named(con, selected, settings)
+        unbounded = replace(selected, since=None, until=None)
+
+        def current(period: str) -> Filters:
+            """Everything since the start of the calendar day, week or month that holds `now`."""
+            return replace(unbounded, since=budgets.period_bounds(period, now, zone, start_of_week)[0])
+
         daily = queries.usage_rows(con, "day", selected)
         return Overview(
             today=queries.totals(con, current("daily")),
@@ -80,16 +84,30 @@ def _by_cost(rows: list[UsageRow]) -> list[UsageRow]:
     return sorted(rows, key=lambda r: (-(r.cost_usd or 0.0), -r.total_tokens, r.key))
 
 
-def load_report(db: Path, view: str, filters: Filters, now: datetime, session: str | None = None) -> Report:
+def load_report(
+    db: Path,
+    view: str,
+    filters: Filters,
+    now: datetime,
+    session: str | None = None,
+    settings: Settings | None = None,
+) -> Report:
     """A report for a table tab or a session's turns."""
     with store.connect(db) as con:
-        return build(con, view, filters, now, session_id=session)
+        return build(con, view, _named(con, filters, settings), now, session_id=session)
 
 
-def load_choices(db: Path) -> Choices:
-    """Distinct harnesses, projects and models in the store."""
+def _named(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings | None) -> Filters:
+    """The filters with the folders `[projects]` in config.toml names."""
+    if settings is None or not settings.projects:
+        return filters
+    return replace(filters, project_aliases=project_aliases(con, settings.projects))
+
+
+def load_choices(db: Path, settings: Settings | None = None) -> Choices:
+    """Distinct harnesses, projects and models in the store (projects as `[projects]` names them)."""
     with store.connect(db) as con:
-        harnesses, projects, models = (
-            queries.distinct_values(con, column) for column in ("harness", "project", "model")
-        )
-        return Choices(harnesses, projects, models, queries.project_labels(con))
+        named = _named(con, Filters(), settings)
+        harnesses, models = (queries.distinct_values(con, column) for column in ("harness", "model"))
+        labels = queries.project_labels(con, named)
+        return Choices(harnesses, sorted(labels), models, labels)

@@ -85,6 +85,24 @@ def closest(pattern: str, values: Sequence[str], count: int = 3) -> list[str]:
     return [by_lower[name] for name in found]
 
 
+def project_aliases(
+    con: duckdb.DuckDBPyConnection, projects: Sequence[tuple[str, Sequence[str]]]
+) -> tuple[tuple[str, str], ...]:
+    """(folder, name) for every folder in the store that a `[projects]` entry names, by its
+    path or a glob; the first entry that names a folder wins."""
+    if not projects:
+        return ()
+    folders = [
+        row[0] for row in con.execute("SELECT DISTINCT cwd FROM events WHERE cwd IS NOT NULL").fetchall()
+    ]
+    pairs: dict[str, str] = {}
+    for name, patterns in projects:
+        for folder in folders:
+            if folder not in pairs and any(fnmatch.fnmatchcase(folder, pattern) for pattern in patterns):
+                pairs[folder] = name
+    return tuple(sorted(pairs.items()))
+
+
 def resolve(con: duckdb.DuckDBPyConnection, filters: Filters) -> Resolved:
     """`filters` with harness aliases, project and model patterns replaced by stored names."""
     notes: list[str] = []
@@ -96,7 +114,7 @@ def resolve(con: duckdb.DuckDBPyConnection, filters: Filters) -> Resolved:
         if not patterns:
             continue
         values = distinct_values(con, column)
-        labels = project_labels(con) if column == "project" else {}
+        labels = project_labels(con, filters) if column == "project" else {}
         chosen: list[str] = []
         for pattern in patterns:
             found = match_projects(pattern, labels) if labels else matches(pattern, values)

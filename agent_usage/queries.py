@@ -20,7 +20,21 @@ from agent_usage.periods import UTC_ZONE, offset_segments
 PROJECT_SQL = "coalesce(e.cwd, e.project, '(unknown)')"
 """A project is its folder (the working directory the harness recorded), so `/work/a/api` and
 `/work/b/api` are two projects; without a folder, the name the harness gave it. Reports show
-each by its shortest unique path suffix (`project_labels`): `api` while it is the only one."""
+each by its shortest unique path suffix (`project_labels`): `api` while it is the only one.
+`[projects]` in config.toml names folders (`Filters.project_aliases`): `project_sql`."""
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def project_sql(filters: Filters | None = None) -> str:
+    """A project's identity in SQL: the name `[projects]` gives its folder, else the folder."""
+    aliases = filters.project_aliases if filters is not None and not filters.instances else ()
+    if not aliases:
+        return PROJECT_SQL
+    cases = " ".join(f"WHEN {_quoted(folder)} THEN {_quoted(name)}" for folder, name in aliases)
+    return f"(CASE e.cwd {cases} ELSE {PROJECT_SQL} END)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +50,10 @@ class Filters:
     mode: str = "auto"
     week_start: int = 0  # 0 = monday ... 6 = sunday
     session_ids: tuple[str, ...] = ()
+    project_aliases: tuple[tuple[str, str], ...] = ()
+    """(folder, project name) pairs from `[projects]`, the globs already matched to folders."""
+    instances: bool = False
+    """Every folder on its own, by its full path: `[projects]` names none (`--instances`)."""
 
     def where(self) -> tuple[str, list[Any]]:
         """SQL conditions on `e` and their parameters."""
@@ -49,7 +67,7 @@ class Filters:
             params.append(self.until)
         for column, values in (
             ("e.harness", self.harnesses),
-            (PROJECT_SQL, self.projects),
+            (project_sql(self), self.projects),
             ("e.model", self.models),
             ("e.session_id", self.session_ids),
         ):
@@ -91,7 +109,7 @@ def group_key(con: duckdb.DuckDBPyConnection, group: str | None, filters: Filter
         return f"strftime(date_trunc('week', {local} - {shift}) + {shift}, '%Y-%m-%d')"
     columns = {
         "session": "e.session_id",
-        "project": PROJECT_SQL,
+        "project": project_sql(filters),
         "model": "e.model",
         "harness": "e.harness",
         "provider": "coalesce(e.provider, 'unknown')",
@@ -166,7 +184,8 @@ def _priced(filters: Filters, key_sql: str) -> str:
     where, _ = filters.where()
     return f"""
         WITH priced AS (
-            SELECT {key_sql} AS k, e.*, {cost_for_mode(filters.mode)} AS cost
+            SELECT {key_sql} AS k, e.*, {project_sql(filters)} AS project_key,
+                   {cost_for_mode(filters.mode)} AS cost
             FROM events e {PRICE_JOIN_SQL}
             WHERE {where})"""
 
@@ -179,17 +198,21 @@ def _aggregate(con: duckdb.DuckDBPyConnection, group: str | None, filters: Filte
     sql = f"{_priced(filters, key_sql)} SELECT k, {_AGGREGATES} FROM priced GROUP BY k ORDER BY k"
     rows = [_row(r[0], r[1:]) for r in con.execute(sql, params).fetchall()]
     if group == "project":
-        labels = project_labels(con)
+        labels = project_labels(con, filters)
         for row in rows:
             row.key = labels.get(row.key, row.key)
         rows.sort(key=lambda row: row.key)
     return rows
 
 
-def project_labels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Each project folder's shortest unique path suffix among the store's projects: `api`,
-    or `a/api` and `b/api` when two folders are called `api`."""
-    projects = [row[0] for row in con.execute(f"SELECT DISTINCT {PROJECT_SQL} FROM events e").fetchall()]
+def project_labels(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> dict[str, str]:
+    """Each project's shortest unique path suffix among the store's projects: `api`, or
+    `a/api` and `b/api` when two folders are called `api`; a `[projects]` name as it is; with
+    `instances`, each folder whole."""
+    sql = f"SELECT DISTINCT {project_sql(filters)} FROM events e"
+    projects = [row[0] for row in con.execute(sql).fetchall()]
+    if filters is not None and filters.instances:
+        return {project: project for project in projects}
     return shortest_suffixes(projects)
 
 
@@ -233,11 +256,11 @@ def breakdown(
     if by not in BREAKDOWNS:
         raise UsageError(f"--breakdown: choose one of {', '.join(BREAKDOWNS)}")
     _, params = filters.where()
-    name = PROJECT_SQL.replace("e.", "") if by == "project" else by
+    name = "project_key" if by == "project" else by
     sql = f"""{_priced(filters, group_key(con, group, filters))}
         SELECT k, {name}, {_AGGREGATES} FROM priced GROUP BY k, {name}
         ORDER BY k, sum(cost) DESC NULLS LAST, {name}"""
-    labels = project_labels(con) if "project" in (by, group) else {}
+    labels = project_labels(con, filters) if "project" in (by, group) else {}
     breakdown: dict[str, list[UsageRow]] = {}
     for r in con.execute(sql, params).fetchall():
         name = labels.get(r[1], r[1]) if by == "project" else r[1]

@@ -14,6 +14,10 @@ file and the key, so a typo never silently disables a budget.
 
     [concentration]
     warn_share = 0.7                # warn when one provider holds this share of spend
+
+    [projects]                      # name folders: rename one, or merge several into one
+    api = ["/work/a/api", "/work/b/api"]
+    site = "~/src/www-*"            # a folder or a glob
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 
 from agent_usage.errors import ConfigError
 
-SECTIONS = ("budgets", "concentration")
+SECTIONS = ("budgets", "concentration", "projects")
 PERIODS = ("daily", "weekly", "monthly")
 SCOPES = ("harness", "project", "model")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -54,6 +58,8 @@ class Settings:
     warn_at: float = 0.8
     start_of_week: str = "monday"
     concentration_warn_share: float = 0.7
+    projects: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(name, folders or globs) from [projects]: those folders are one project of that name."""
     path: Path | None = None
 
 
@@ -116,8 +122,23 @@ def load(path: Path) -> Settings:
         warn_at=warn_at,
         start_of_week=start,
         concentration_warn_share=_concentration(path, data.get("concentration", {})),
+        projects=_projects(path, data.get("projects", {})),
         path=path,
     )
+
+
+def _projects(path: Path, table: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [projects] must be a table of names")
+    projects = []
+    for name, folders in table.items():
+        listed = [folders] if isinstance(folders, str) else folders
+        if not isinstance(listed, list) or not listed or not all(isinstance(f, str) and f for f in listed):
+            raise ConfigError(
+                f"{path}: projects.{name} must be a folder or a list of folders, got {folders!r}"
+            )
+        projects.append((name, tuple(str(Path(folder).expanduser()) for folder in listed)))
+    return tuple(projects)
 
 
 def _concentration(path: Path, table: Any) -> float:

@@ -348,7 +348,7 @@ class AgentUsageApp(App[None]):
 
     @work(thread=True, exclusive=True, group="choices", exit_on_error=False)
     def load_choices(self) -> None:
-        choices = load_choices(self.db_path)
+        choices = load_choices(self.db_path, self.settings)
         self.call_from_thread(setattr, self, "choices", choices)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
@@ -361,7 +361,9 @@ class AgentUsageApp(App[None]):
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
     def load_table(self, view: str) -> None:
         now = self.now()
-        report = load_report(self.db_path, view, self.filter_state.to_filters(self.tz, now), now)
+        report = load_report(
+            self.db_path, view, self.filter_state.to_filters(self.tz, now), now, settings=self.settings
+        )
         self.call_from_thread(self._show_table, view, report)
 
     def _filters_for(self, state: FilterState) -> Filters:
@@ -371,9 +373,8 @@ class AgentUsageApp(App[None]):
     def _session_report(self, session_id: str) -> Report:
         """One session's turns under the current filters (run in the session screen's worker)."""
         now = self.now()
-        return load_report(
-            self.db_path, "session", self.filter_state.to_filters(self.tz, now), now, session_id
-        )
+        filters = self.filter_state.to_filters(self.tz, now)
+        return load_report(self.db_path, "session", filters, now, session_id, self.settings)
 
     # showing data
 
@@ -599,8 +600,9 @@ class AgentUsageApp(App[None]):
         """The models and the sessions of one period under the other filters (a worker calls it)."""
         now = self.now()
         filters = state.to_filters(self.tz, now)
-        return load_report(self.db_path, "model", filters, now), load_report(
-            self.db_path, "session", filters, now
+        return (
+            load_report(self.db_path, "model", filters, now, settings=self.settings),
+            load_report(self.db_path, "session", filters, now, settings=self.settings),
         )
 
     # actions

@@ -90,3 +90,36 @@ def test_shortest_unique_suffixes() -> None:
         "(unknown)": "(unknown)",
     }
     assert shortest_suffixes(["/a/x/api", "/b/x/api"]) == {"/a/x/api": "a/x/api", "/b/x/api": "b/x/api"}
+
+
+def write_config(env: dict[str, str], text: str) -> None:
+    (Path(env["AGENT_USAGE_HOME"]) / "config" / "config.toml").write_text(text)
+
+
+def test_projects_in_config_merge_and_rename_folders(env: dict[str, str]) -> None:
+    write_config(env, '[projects]\napi = ["/work/a/api", "/work/b/api"]\nsite = "/work/a/w*"\n')
+    rows = project_rows(env)
+    assert set(rows) == {"api", "site"}
+    assert rows["api"]["total_tokens"] == EXPECTED["a/api"]["tokens"] + EXPECTED["b/api"]["tokens"]
+    assert rows["api"]["cost_usd"] == pytest.approx(EXPECTED["a/api"]["cost"] + EXPECTED["b/api"]["cost"])
+    assert set(project_rows(env, "--project", "api")) == {"api"}
+    assert rows["site"]["total_tokens"] == EXPECTED["web"]["tokens"]
+
+
+def test_instances_split_a_named_project_by_folder(env: dict[str, str]) -> None:
+    write_config(env, '[projects]\napi = ["/work/*/api"]\n')
+    rows = project_rows(env, "--instances")
+    assert set(rows) == {want["folder"] for want in EXPECTED.values()}
+    assert rows["/work/b/api"]["cost_usd"] == pytest.approx(EXPECTED["b/api"]["cost"])
+
+
+def test_a_budget_counts_a_named_project_whole(env: dict[str, str]) -> None:
+    write_config(env, '[projects]\napi = ["/work/*/api"]\n[budgets.project.api]\ndaily = 1\n')
+    (budget,) = json.loads(invoke_cli("budget", "--json", "--no-ingest", env=env).stdout)["budgets"]
+    assert budget["spend_usd"] == pytest.approx(EXPECTED["a/api"]["cost"] + EXPECTED["b/api"]["cost"])
+
+
+def test_a_bad_projects_table_is_one_line(env: dict[str, str]) -> None:
+    write_config(env, "[projects]\napi = 3\n")
+    done = invoke_cli("report", "project", "--no-ingest", env=env)
+    assert done.returncode == 2 and "projects.api must be a folder or a list of folders, got 3" in done.stderr

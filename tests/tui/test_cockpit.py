@@ -277,3 +277,15 @@ async def test_a_day_without_use_costs_nothing(app_factory, monkeypatch: pytest.
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         assert str(app.query_one("#card-today").render()) == "$0.00\n0 tokens"
+
+
+async def test_the_tui_names_projects_as_config_toml_does(app_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "agent-usage" / "config" / "config.toml").write_text(
+        '[projects]\nstore = "/home/al/src/shop"\n'
+    )
+    app = app_factory()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        await show_tab(app, pilot, "project")
+        keys = [row[0] for row in cells(app.query_one("#table-project", DataTable))]
+        assert "store" in keys and "shop" not in keys
