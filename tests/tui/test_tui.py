@@ -326,8 +326,8 @@ async def test_a_long_first_ingest_fills_the_views_as_batches_land(  # type: ign
     start, resume = gated_ingest(monkeypatch, hold_after_bytes=claude_bytes)
     app = app_factory()
     async with app.run_test(size=(110, 36)) as pilot:
-        empty = await wait_for_card(app, pilot, "all", lambda text: text == "-\n0 tokens")
-        assert empty == "-\n0 tokens"
+        empty = await wait_for_card(app, pilot, "all", lambda text: text == "$0.00\n0 tokens")
+        assert empty == "$0.00\n0 tokens"
         start.set()  # the empty store is on screen; only a reload during the ingest can change it
         partial = await wait_for_card(app, pilot, "all", lambda text: text != empty)
         # the files read so far, and already priced
