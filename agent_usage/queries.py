@@ -28,13 +28,24 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+FOLDER_REMOTE_SQL = (
+    "(SELECT max(r.git_remote) FROM events r WHERE r.cwd = e.cwd AND r.git_remote IS NOT NULL)"
+)
+"""The repository a folder's sessions recorded (Codex does), so a Claude session in the same
+folder, which records none, belongs to the same project."""
+
+
 def project_sql(filters: Filters | None = None) -> str:
-    """A project's identity in SQL: the name `[projects]` gives its folder, else the folder."""
-    aliases = filters.project_aliases if filters is not None and not filters.instances else ()
-    if not aliases:
+    """A project's identity in SQL: the name `[projects]` gives its folder, else the git
+    remote recorded in its folder, else the folder (with `instances`: always the folder)."""
+    if filters is not None and filters.instances:
         return PROJECT_SQL
+    identity = f"coalesce({FOLDER_REMOTE_SQL}, e.git_remote, e.cwd, e.project, '(unknown)')"
+    aliases = filters.project_aliases if filters is not None else ()
+    if not aliases:
+        return identity
     cases = " ".join(f"WHEN {_quoted(folder)} THEN {_quoted(name)}" for folder, name in aliases)
-    return f"(CASE e.cwd {cases} ELSE {PROJECT_SQL} END)"
+    return f"(CASE e.cwd {cases} ELSE {identity} END)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,11 +191,13 @@ def _row(key: Any, values: tuple[Any, ...], model: str | None = None) -> UsageRo
     )
 
 
-def _priced(filters: Filters, key_sql: str) -> str:
+def _priced(filters: Filters, key_sql: str, with_project: bool = False) -> str:
+    """The events the filters select, with their group key, cost and (`with_project`) project."""
     where, _ = filters.where()
+    project = f"{project_sql(filters)} AS project_key," if with_project else ""
     return f"""
         WITH priced AS (
-            SELECT {key_sql} AS k, e.*, {project_sql(filters)} AS project_key,
+            SELECT {key_sql} AS k, e.*, {project}
                    {cost_for_mode(filters.mode)} AS cost
             FROM events e {PRICE_JOIN_SQL}
             WHERE {where})"""
@@ -225,7 +238,7 @@ def shortest_suffixes(paths: list[str]) -> dict[str, str]:
             suffix = own[-count:]
             if all(other[-count:] != suffix for other_path, other in parts.items() if other_path != path):
                 break
-        labels[path] = "/".join(suffix) if path.startswith("/") or count > 1 else path
+        labels[path] = "/".join(suffix) if "/" in path else path
     return labels
 
 
@@ -257,7 +270,7 @@ def breakdown(
         raise UsageError(f"--breakdown: choose one of {', '.join(BREAKDOWNS)}")
     _, params = filters.where()
     name = "project_key" if by == "project" else by
-    sql = f"""{_priced(filters, group_key(con, group, filters))}
+    sql = f"""{_priced(filters, group_key(con, group, filters), with_project=by == "project")}
         SELECT k, {name}, {_AGGREGATES} FROM priced GROUP BY k, {name}
         ORDER BY k, sum(cost) DESC NULLS LAST, {name}"""
     labels = project_labels(con, filters) if "project" in (by, group) else {}

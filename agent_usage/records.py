@@ -43,6 +43,9 @@ class UsageEvent:
     source_path: str = ""
     source_offset: int = 0
     web_search_requests: int = 0
+    git_remote: str | None = None
+    """The repository the session ran in, as `host/owner/repo` (no scheme, no credentials),
+    where the harness records it (Codex); two clones of one remote are one project."""
 
     @property
     def total_tokens(self) -> int:

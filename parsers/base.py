@@ -258,6 +258,24 @@ def project_name(cwd: str | None) -> str | None:
     return name or cwd
 
 
+def repository(url: str | None) -> str | None:
+    """A git remote as `host/owner/repo`: no scheme, no user or token, no `.git`, and the
+    `host:path` of scp-style addresses as `host/path`. None for anything else."""
+    if not url:
+        return None
+    rest = url.strip()
+    if "://" in rest:
+        rest = rest.split("://", 1)[1]
+        host, _, path = rest.partition("/")
+    else:
+        host, _, path = rest.partition(":")
+    host = host.rsplit("@", 1)[-1].lower()
+    path = path.strip("/").removesuffix(".git").strip("/")
+    if not host or not path:
+        return None
+    return f"{host}/{path}"
+
+
 def text(value: Any) -> str | None:
     """A non-empty string field, or None."""
     return value if isinstance(value, str) and value else None

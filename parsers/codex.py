@@ -33,6 +33,7 @@ from agent_usage.parsers.base import (
     parse_ts,
     project_name,
     relative_parts,
+    repository,
     text,
     walk,
 )
@@ -127,6 +128,7 @@ def _on_session_meta(payload: dict[str, Any], ctx: FileContext) -> None:
         agent_id=own_id if parent_thread else None,
         cwd=cwd,
         branch=text(git.get("branch")) if isinstance(git, dict) else None,
+        remote=repository(text(git.get("repository_url"))) if isinstance(git, dict) else None,
         provider=text(payload.get("model_provider")),
         version=text(payload.get("cli_version")),
         replay=bool(parent_thread or forked_from),
@@ -235,6 +237,7 @@ def _on_token_count(payload: dict[str, Any], ts_raw: Any, offset: int, ctx: File
         project=project_name(state.get("cwd")),
         cwd=state.get("cwd"),
         git_branch=state.get("branch"),
+        git_remote=state.get("remote"),
         service_tier=state.get("service_tier"),
         source_path=str(ctx.path),
         source_offset=offset,

@@ -107,6 +107,12 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         DELETE FROM meta WHERE key = 'prices_version';
         """,
     ),
+    (
+        "m006_git_remote",
+        # rows stored before this have no remote: their project stays their folder until a
+        # `rebuild` (or a session of the same folder that records one) names the repository
+        "ALTER TABLE events ADD COLUMN git_remote VARCHAR;",
+    ),
 )
 
 

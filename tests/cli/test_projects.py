@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from agent_usage import store
 from agent_usage.queries import shortest_suffixes
+from agent_usage.records import UsageEvent
 from tests.conftest import FIXTURES, invoke_cli
 
 CORPUS = FIXTURES / "projects"
@@ -123,3 +126,46 @@ def test_a_bad_projects_table_is_one_line(env: dict[str, str]) -> None:
     write_config(env, "[projects]\napi = 3\n")
     done = invoke_cli("report", "project", "--no-ingest", env=env)
     assert done.returncode == 2 and "projects.api must be a folder or a list of folders, got 3" in done.stderr
+
+
+def test_a_git_remote_joins_clones_and_the_sessions_of_their_folder(env: dict[str, str]) -> None:
+    with_codex = {**env, "CODEX_HOME": str(CORPUS / "codex")}
+    assert invoke_cli("ingest", "-q", env=with_codex).returncode == 0
+    want = json.loads((CORPUS / "expected.json").read_text())["with_codex"]["projects"]
+    rows = project_rows(with_codex)
+    assert set(rows) == set(want)
+    for label, figures in want.items():
+        assert rows[label]["total_tokens"] == figures["tokens"], label
+        assert rows[label]["cost_usd"] == pytest.approx(figures["cost"]), label
+    folders = set(project_rows(with_codex, "--instances"))
+    assert folders == {"/work/a/api", "/work/clone/api-copy", "/work/b/api", "/work/a/web"}
+    db = Path(env["AGENT_USAGE_HOME"]) / "data" / "usage.duckdb"
+    with store.connect(db, read_only=True) as con:
+        remotes = con.execute(
+            "SELECT DISTINCT git_remote FROM events WHERE git_remote IS NOT NULL"
+        ).fetchall()
+    assert remotes == [("git.example.com/team/api",)]  # the token in the URL is never stored
+
+
+def test_a_store_from_before_git_remotes_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "old.duckdb"
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            store.migrations, "MIGRATIONS", store.migrations.MIGRATIONS[:5]
+        )  # as 2026-12-01 wrote it
+        with store.connect(db) as con:
+            columns = [c for c in store.EVENT_COLUMNS if c != "git_remote"]
+            event = UsageEvent(
+                "cc:m:r", datetime(2026, 11, 16, 9), "claude-code", "s", "m", cwd="/work/a/api", project="api"
+            )
+            con.execute(
+                f"INSERT INTO events ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                [getattr(event, column) for column in columns],
+            )
+    done = invoke_cli("report", "project", "--json", "--no-ingest", "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    assert [row["key"] for row in json.loads(done.stdout)["rows"]] == ["api"]
+    with store.connect(db, read_only=True) as con:
+        applied = {row[0] for row in con.execute("SELECT name FROM _migrations").fetchall()}
+        assert "m006_git_remote" in applied
+        assert con.execute("SELECT git_remote FROM events").fetchall() == [(None,)]

@@ -183,7 +183,9 @@ def test_rebuild_carries_over_a_store_an_older_version_wrote(
     """Rebuild of a store from before the web search column keeps its rows, whatever the file's
     name (DuckDB names a database after its file, and `old` was the attach alias)."""
     db = tmp_path / name
-    columns = [c for c in store.EVENT_COLUMNS if c != "web_search_requests"]  # before m005
+    columns = [
+        c for c in store.EVENT_COLUMNS if c not in ("web_search_requests", "git_remote")
+    ]  # before m005
     with monkeypatch.context() as patch:
         patch.setattr(store.migrations, "MIGRATIONS", store.migrations.MIGRATIONS[:4])
         with store.connect(db) as con:
