@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 import orjson
 
 from agent_usage.parsers import harness_roots
+from agent_usage.paths import write_atomically
 
 BEAT_EVERY_S = 20.0
 """How often a keeper rewrites its heartbeat, also when nothing changes."""
@@ -52,16 +52,7 @@ def watched_roots(env: Mapping[str, str]) -> tuple[str, ...]:
 def beat(db_path: Path, env: Mapping[str, str]) -> None:
     """Write (or refresh) this process's heartbeat for `db_path`, atomically."""
     beat_now = Heartbeat(os.getpid(), socket.gethostname(), watched_roots(env), time.time())
-    target = heartbeat_path(db_path)
-    handle, name = tempfile.mkstemp(prefix=target.name + ".", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(orjson.dumps(beat_now))
-        os.replace(name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-        raise
+    write_atomically(heartbeat_path(db_path), orjson.dumps(beat_now))
 
 
 def stop(db_path: Path) -> None:

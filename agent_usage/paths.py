@@ -69,3 +69,20 @@ def private_dirs(folder: Path) -> None:
         os.chmod(path, 0o700)  # mkdir's mode is cut by the umask, never widened: make it exact
     if not folder.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Replace `target` with `data` in one step: a reader sees the old file or the new one,
+    never half of one (a temp file beside it, then a rename)."""
+    import contextlib
+    import tempfile  # not at the top: the status line's cached answer never writes
+
+    handle, name = tempfile.mkstemp(prefix=target.name + ".", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agent_usage.errors import AgentUsageError
-from agent_usage.paths import private_dirs, resolve_paths
+from agent_usage.paths import private_dirs, resolve_paths, write_atomically
 
 DATA_FILE = "genai-prices-data.json"
 
@@ -80,14 +78,7 @@ def update(data_dir: Path, url: str | None = None, timeout: float | None = None)
     }
     target = data_path(data_dir)
     private_dirs(target.parent)
-    handle, name = tempfile.mkstemp(prefix=target.name + ".", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(document, out)
-        os.replace(name, target)
-    except OSError:
-        os.unlink(name)
-        raise
+    write_atomically(target, json.dumps(document).encode())
     saved = read_downloaded(target)
     assert saved is not None
     return saved

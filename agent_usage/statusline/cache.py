@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from agent_usage.paths import private_dirs, write_atomically
 from agent_usage.statusline.facts import Facts
 
 FRESH_S = 20.0
@@ -52,18 +53,9 @@ def save(db_path: Path, session_key: str, facts: Facts) -> None:
     if len(entries) > MAX_ENTRIES:
         newest = sorted(entries.items(), key=lambda item: item[1].get("at", 0), reverse=True)
         entries = dict(newest[:MAX_ENTRIES])
-    import tempfile  # only a refresh writes: a cached answer does not load it
-
     with contextlib.suppress(OSError):  # no cache only makes the next call slower
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=target.name + ".", dir=target.parent)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(json.dumps(entries, separators=(",", ":")).encode())
-            os.replace(name, target)
-        except OSError:
-            os.unlink(name)
-            raise
+        private_dirs(target.parent)
+        write_atomically(target, json.dumps(entries, separators=(",", ":")).encode())
 
 
 @contextlib.contextmanager
