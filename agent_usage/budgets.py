@@ -8,7 +8,7 @@ counted, so it is reported beside the figure and never silently treated as $0.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -66,7 +66,7 @@ def period_bounds(
         after = first + timedelta(days=7)
     else:
         first = today.replace(day=1)
-        after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        after = periods.month_after(first)
     return (
         periods.to_utc(datetime.combine(first, datetime.min.time()), zone),
         periods.to_utc(datetime.combine(after, datetime.min.time()), zone),

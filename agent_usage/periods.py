@@ -145,6 +145,11 @@ def _midnight(day: date, tz: ZoneInfo) -> datetime:
     return to_utc(datetime.combine(day, time()), tz)
 
 
+def month_after(first: date) -> date:
+    """The first day of the month after the one `first` is in."""
+    return _months_back(first.replace(day=1), -1)
+
+
 def _months_back(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 - months
     return date(index // 12, index % 12 + 1, 1)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from agent_usage.periods import month_after
 from agent_usage.queries import Filters
 from agent_usage.scope import Scope
 
@@ -70,8 +71,7 @@ def period_dates(view: str, key: str) -> tuple[str, str]:
     key (`2026-11-16`; the week's first day; `2026-11`), for a custom range."""
     if view == "monthly":
         first = date.fromisoformat(f"{key}-01")
-        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        return first.isoformat(), (following - timedelta(days=1)).isoformat()
+        return first.isoformat(), (month_after(first) - timedelta(days=1)).isoformat()
     first = date.fromisoformat(key)
     last = first + timedelta(days=6) if view == "weekly" else first
     return first.isoformat(), last.isoformat()
