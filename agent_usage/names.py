@@ -113,13 +113,13 @@ def resolve(con: duckdb.DuckDBPyConnection, filters: Filters) -> Resolved:
         patterns: tuple[str, ...] = getattr(filters, field)
         if not patterns:
             continue
-        values = distinct_values(con, column)
         labels = project_labels(con, filters) if column == "project" else {}
+        values = list(labels.values()) if column == "project" else distinct_values(con, column)
         chosen: list[str] = []
         for pattern in patterns:
-            found = match_projects(pattern, labels) if labels else matches(pattern, values)
+            found = match_projects(pattern, labels) if column == "project" else matches(pattern, values)
             if not found:
-                near = closest(pattern, list(labels.values()) if labels else values)
+                near = closest(pattern, values)
                 hint = f"; closest: {', '.join(near)}" if near else ""
                 notes.append(f"{option} {pattern!r} matches no {column} in the store{hint}")
                 found = [pattern]  # kept as given: the report shows nothing for it, as asked

@@ -17,11 +17,9 @@ from agent_usage.cost_sql import PRICE_JOIN_SQL, cost_for_mode
 from agent_usage.errors import UsageError
 from agent_usage.periods import UTC_ZONE, offset_segments
 
-PROJECT_SQL = "coalesce(e.cwd, e.project, '(unknown)')"
-"""A project is its folder (the working directory the harness recorded), so `/work/a/api` and
-`/work/b/api` are two projects; without a folder, the name the harness gave it. Reports show
-each by its shortest unique path suffix (`project_labels`): `api` while it is the only one.
-`[projects]` in config.toml names folders (`Filters.project_aliases`): `project_sql`."""
+FOLDER_SQL = "coalesce(e.cwd, e.project, '(unknown)')"
+"""An event's project folder (the working directory the harness recorded); without one, the
+name the harness gave the project. `project_sql` builds the project's identity on it."""
 
 
 def _quoted(text: str) -> str:
@@ -37,10 +35,12 @@ folder, which records none, belongs to the same project."""
 
 def project_sql(filters: Filters | None = None) -> str:
     """A project's identity in SQL: the name `[projects]` gives its folder, else the git
-    remote recorded in its folder, else the folder (with `instances`: always the folder)."""
+    remote recorded in its folder, else the folder (with `instances`: always the folder), so
+    `/work/a/api` and `/work/b/api` are two projects unless one repository or one name joins
+    them. Reports show each by its shortest unique suffix (`project_labels`)."""
     if filters is not None and filters.instances:
-        return PROJECT_SQL
-    identity = f"coalesce({FOLDER_REMOTE_SQL}, e.git_remote, e.cwd, e.project, '(unknown)')"
+        return FOLDER_SQL
+    identity = f"coalesce({FOLDER_REMOTE_SQL}, e.git_remote, {FOLDER_SQL})"
     aliases = filters.project_aliases if filters is not None else ()
     if not aliases:
         return identity
@@ -409,14 +409,13 @@ def unpriced_models(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     ).fetchall()
 
 
-DISTINCT_COLUMNS = ("harness", "project", "model")
+DISTINCT_COLUMNS = ("harness", "model")
+"""Projects have `project_labels` instead: their names depend on one another."""
 
 
 def distinct_values(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
-    """The distinct non-null values of one of `DISTINCT_COLUMNS`, sorted (the filter choices);
-    projects by their folders (`project_labels` names them)."""
+    """The distinct non-null values of one of `DISTINCT_COLUMNS`, sorted (the filter choices)."""
     if column not in DISTINCT_COLUMNS:
         raise ValueError(f"no distinct values of {column!r}")
-    value = PROJECT_SQL if column == "project" else f"e.{column}"
-    sql = f"SELECT DISTINCT {value} FROM events e WHERE {value} IS NOT NULL ORDER BY 1"
+    sql = f"SELECT DISTINCT {column} FROM events WHERE {column} IS NOT NULL ORDER BY 1"
     return [row[0] for row in con.execute(sql).fetchall()]
