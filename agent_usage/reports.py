@@ -103,15 +103,16 @@ def _blocks(
     found = blocks_module.build_blocks(queries.timeline(con, filters), now, options.length)
     limit = blocks_module.token_limit(found, options.token_limit)
     active = next((b for b in found if b.is_active), None)
+    scope = filters
     if options.active_only:
         found = [active] if active else []
+        if active is not None:
+            scope = replace(filters, since=active.start, until=active.end)
     return Report(
         "blocks",
         filters,
         now,
-        queries.totals(con, replace(filters, since=active.start, until=active.end) if active else filters)
-        if options.active_only
-        else queries.totals(con, filters),
+        queries.totals(con, scope),
         breakdown={} if breakdown else None,
         blocks=found,
         burn=blocks_module.burn_rate(active, now) if active else None,

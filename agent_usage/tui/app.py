@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from rich.console import JustifyMethod
 from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult
@@ -42,6 +43,7 @@ from agent_usage.tui.columns import Layout, Sort, default_sort, fit, header, row
 from agent_usage.tui.screens import FilterScreen, HelpScreen, PeriodScreen, SessionScreen
 from agent_usage.tui.state import RANGES, FilterState, period_dates
 from agent_usage.tui.widgets import (
+    BLOCK_FIGURES,
     BLOCK_HEADERS,
     Card,
     block_cells,
@@ -499,18 +501,16 @@ class AgentUsageApp(App[None]):
         self._tick_block_countdown()
         table = self.query_one("#table-blocks", DataTable)
         table.clear(columns=True)
-        rows = [block_cells(block, self.tz) for block in reversed(report.blocks)]
-        headers = BLOCK_HEADERS
-        widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(headers)]
-        for index, (label, width) in enumerate(zip(headers, widths, strict=True)):
-            table.add_column(Text(label, justify="right" if index in (3, 4) else "left"), width=width)
-        for block, row in zip(reversed(report.blocks), rows, strict=True):
+        newest_first = list(reversed(report.blocks))
+        rows = [block_cells(block, self.tz) for block in newest_first]
+        justify: list[JustifyMethod] = ["right" if h in BLOCK_FIGURES else "left" for h in BLOCK_HEADERS]
+        for index, label in enumerate(BLOCK_HEADERS):
+            width = max([len(label), *(len(row[index]) for row in rows)])  # from the cells, as in `columns`
+            table.add_column(Text(label, justify=justify[index]), width=width)
+        for block, row in zip(newest_first, rows, strict=True):
             style = "bold green" if block.is_active else "dim" if block.is_gap else ""
             table.add_row(
-                *(
-                    Text(cell, style=style, justify="right" if i in (3, 4) else "left")
-                    for i, cell in enumerate(row)
-                )
+                *(Text(cell, style=style, justify=side) for cell, side in zip(row, justify, strict=True))
             )
 
     def _tick_block_countdown(self) -> None:
@@ -555,10 +555,10 @@ class AgentUsageApp(App[None]):
     def action_sort(self) -> None:
         """`s`: sort the shown table by its next column."""
         view = self.query_one(TabbedContent).active or "overview"
-        report = self._reports.get(view)
-        if view not in TABLE_TABS or report is None:
+        if view not in TABLE_TABS or view not in self._reports:
             return
-        keys = [column.key for column in fit(view, report.rows, self.width, self._local_time).columns]
+        table = self.query_one(f"#table-{view}", DataTable)
+        keys = [str(column.key.value) for column in table.ordered_columns]  # the columns shown
         current = self._sorts.get(view) or default_sort(view)
         following = keys[(keys.index(current.column) + 1) % len(keys)] if current.column in keys else keys[0]
         self._sorts[view] = current.toggled(following)

@@ -134,6 +134,8 @@ def budget_line(status: BudgetStatus, width: int = 100) -> Text:
 
 
 BLOCK_HEADERS = ("Block start", "Status", "Last event", "Tokens", "Cost", "Models")
+BLOCK_FIGURES = frozenset({"Tokens", "Cost"})
+"""The Blocks tab's right-aligned columns."""
 
 
 def block_cells(block: Block, tz: ZoneInfo) -> list[str]:
