@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -177,7 +179,9 @@ def _print_summary(summary: IngestSummary) -> None:
         stderr_console().print(f"warning: {problem}", highlight=False, markup=False)
     more = len(summary.problems) - MAX_WARNINGS
     if more > 0:
-        _note(f"warning: {more} more warning{'' if more == 1 else 's'} not shown")
+        from agent_usage.render.format import count
+
+        _note(f"warning: {count(more, 'more warning')} not shown")
 
 
 def _print_version(asked: bool) -> None:
@@ -264,7 +268,9 @@ def _ingest_unless(no_ingest: bool, paths: AppPaths, since: datetime | None = No
     it are left for a later ingest (None: read everything). While a live `watch` or TUI keeps
     the store current (its heartbeat says so), nothing is walked at all."""
     if no_ingest:
-        _prices_current(paths)
+        from agent_usage.pricing import load_overrides
+
+        load_overrides(paths.prices_file)  # a broken prices.toml is the same error as on an ingest
         return None
     from agent_usage import heartbeat
     from agent_usage.ingest_plan import IngestSummary
@@ -274,21 +280,27 @@ def _ingest_unless(no_ingest: bool, paths: AppPaths, since: datetime | None = No
     return _run_ingest(paths, quiet=True, since=since)
 
 
-def _prices_current(paths: AppPaths) -> None:
-    """Without an ingest, still price the store with today's prices.toml and genai-prices data
-    (a broken prices.toml is the same error as on an ingest)."""
+@contextmanager
+def _read_store(
+    no_ingest: bool, paths: AppPaths, since: datetime | None = None
+) -> Iterator[tuple[DuckDBPyConnection, IngestSummary | None]]:
+    """The store brought up to date (`_ingest_unless`) and opened read-only, with the ingest's
+    summary. Without an ingest it is still priced with today's prices.toml and genai-prices
+    data: checked on the same connection, so the common case opens the store once."""
     from agent_usage import pricing, store
     from agent_usage.store.meta import get_meta
 
-    pricing.load_overrides(paths.prices_file)
-    if not paths.db_path.exists():
-        return
-    version = pricing.prices_version(paths.prices_file)
+    summary = _ingest_unless(no_ingest, paths, since)
     with store.connect(paths.db_path, read_only=True) as con:
-        current = get_meta(con, "prices_version")
-    if current != version:
-        with store.connect(paths.db_path) as con:
-            pricing.refresh(con, paths.prices_file)
+        if summary is not None or get_meta(con, "prices_version") == pricing.prices_version(
+            paths.prices_file
+        ):
+            yield con, summary
+            return
+    with store.connect(paths.db_path) as con:  # the prices changed since the store was priced
+        pricing.refresh(con, paths.prices_file)
+    with store.connect(paths.db_path, read_only=True) as con:
+        yield con, summary
 
 
 def _first_needed(since: datetime | None, config: Settings, now: datetime, zone: ZoneInfo) -> datetime | None:
@@ -413,7 +425,7 @@ def report(
                                       shows it alone, --token-limit N|max adds the limit's shares,
                                       --session-length changes the 5 hours.
     """
-    from agent_usage import periods, store
+    from agent_usage import periods
     from agent_usage.reports import build, sort_rows
 
     _check_report_options(view, session_id, json_output, csv_output)
@@ -426,8 +438,7 @@ def report(
     paths = resolve_paths(db)
     config = _settings(paths)
     since_needed = None if session_id else _first_needed(filters.since, config, now, zone)
-    summary = _ingest_unless(no_ingest, paths, since_needed)
-    with store.connect(paths.db_path, read_only=True) as con:
+    with _read_store(no_ingest, paths, since_needed) as (con, summary):
         filters = _store_names(con, replace(filters, instances=instances), config)
         result = build(con, view, filters, now, breakdown_by or breakdown, session_id, block_options)
         current = filters.until is None or filters.until > now  # budgets are about now, not history
@@ -496,10 +507,10 @@ def _print_report(
     if statuses:
         stdout_console().print(budgets_table(statuses, result.filters.tz, stdout_console().width))
     if result.unread_files:
-        from agent_usage.render.format import local_time
+        from agent_usage.render.format import count, local_time
 
         _note(
-            f"{result.unread_files} older session file{'s' if result.unread_files != 1 else ''} not read:"
+            f"{count(result.unread_files, 'older session file')} not read:"
             " this period does not need them (the store is complete from"
             f" {local_time(result.complete_from, result.filters.tz)}; `agent-usage ingest` reads them)"
         )
@@ -596,7 +607,7 @@ app.add_typer(budget_app, name="budget")
 def _evaluate_budgets(
     db: Path | None, tz: str | None, no_ingest: bool
 ) -> tuple[list[BudgetStatus], datetime, ZoneInfo]:
-    from agent_usage import periods, store
+    from agent_usage import periods
 
     paths = resolve_paths(db)
     config = _settings(paths)
@@ -608,8 +619,7 @@ def _evaluate_budgets(
     from agent_usage.budgets import earliest_start
 
     zone, now = periods.resolve_zone(tz), periods.now_utc()
-    _ingest_unless(no_ingest, paths, earliest_start(config, now, zone))
-    with store.connect(paths.db_path, read_only=True) as con:
+    with _read_store(no_ingest, paths, earliest_start(config, now, zone)) as (con, _):
         return _budget_statuses(con, config, now, zone), now, zone
 
 
@@ -647,7 +657,7 @@ def budget_check(
     ] = False,
 ) -> None:
     """Exit 1 when any budget is exceeded (warnings print but exit 0): for scripts, statuslines, CI."""
-    from agent_usage.render.format import money
+    from agent_usage.render.format import count, money
 
     statuses, _, _ = _evaluate_budgets(db, tz, no_ingest)
     exceeded = [s for s in statuses if s.status == "exceeded"]
@@ -661,7 +671,7 @@ def budget_check(
                 )
         if all(status.status == "ok" for status in statuses):
             stderr_console().print(
-                f"ok: {len(statuses)} budget{'s' if len(statuses) != 1 else ''} within limits",
+                f"ok: {count(len(statuses), 'budget')} within limits",
                 highlight=False,
             )
     if exceeded:
@@ -750,6 +760,7 @@ def import_usage(
 ) -> None:
     """Import usage that did not come from a local agent; a re-import adds nothing twice."""
     from agent_usage.importers import import_file
+    from agent_usage.render.format import count
 
     paths = resolve_paths(db)
     summary = import_file(paths.db_path, file, format_name, provider, paths.prices_file)
@@ -757,7 +768,7 @@ def import_usage(
         stderr_console().print(f"{file}: no usage rows; nothing imported", highlight=False)
         return
     stderr_console().print(
-        f"{file}: {summary.rows} row{'' if summary.rows == 1 else 's'} read as {summary.format}"
+        f"{file}: {count(summary.rows, 'row')} read as {summary.format}"
         f" (harness {summary.harness}): "
         f"{summary.new_events} new, {summary.duplicates} already stored, {summary.skipped} skipped",
         highlight=False,
@@ -821,7 +832,7 @@ def insights(
 
     Spend share per provider and its HHI; a warning above `warn_share` in config.toml.
     """
-    from agent_usage import periods, store
+    from agent_usage import periods
     from agent_usage.insights import adoption, concentration
 
     zone, now = periods.resolve_zone(tz), periods.now_utc()
@@ -830,9 +841,8 @@ def insights(
     )
     paths = resolve_paths(db)
     config = _settings(paths)
-    _ingest_unless(no_ingest, paths, filters.since)
     today = periods.from_utc(now, zone).date()
-    with store.connect(paths.db_path, read_only=True) as con:
+    with _read_store(no_ingest, paths, filters.since) as (con, _):
         filters = _store_names(con, filters, config)
         habits = adoption(con, filters, today)
         providers = concentration(con, filters, config.concentration_warn_share)

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agent_usage.doctor import DoctorFacts
-from agent_usage.render.format import utc_iso
+from agent_usage.render.format import count, utc_iso
 
 
 def doctor_view(facts: DoctorFacts) -> RenderableType:
@@ -40,14 +40,14 @@ def doctor_view(facts: DoctorFacts) -> RenderableType:
     state = f"last ingest {last_ingest}" if last_ingest else "no ingest yet"
     lines = [Text(f"store: {db_path} ({state})")]
     if unread is not None:
-        count, complete_from = unread
-        if count == 0:
+        files, complete_from = unread
+        if files == 0:
             lines.append(Text("unread: none; every session file is in the store"))
         else:
             since = complete_from.strftime("%Y-%m-%d %H:%M UTC") if complete_from else "-"
             lines.append(
                 Text(
-                    f"unread: {count} session file{'s' if count != 1 else ''} new or changed since the last"
+                    f"unread: {count(files, 'session file')} new or changed since the last"
                     f" read; the store is complete from {since} (`agent-usage ingest` reads them)"
                 )
             )

@@ -1,12 +1,14 @@
-"""Formatting of money, token counts and times, shared by the tables and the TUI."""
+"""Formatting of money, token counts and times, shared by the tables, the TUI and the
+status line (which is why nothing heavy is imported at the top)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
-from agent_usage.periods import from_utc
+if TYPE_CHECKING:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
 
 def money(cost: float | None, unpriced_models: Sequence[str] = (), compact: bool = False) -> str:
@@ -37,6 +39,8 @@ def tokens(value: int, compact: bool = False) -> str:
 
 def local_time(value: datetime | None, tz: ZoneInfo, pattern: str = "%Y-%m-%d %H:%M") -> str:
     """A stored UTC instant as wall-clock time in `tz`."""
+    from agent_usage.periods import from_utc
+
     return from_utc(value, tz).strftime(pattern) if value else "-"
 
 

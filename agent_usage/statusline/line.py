@@ -10,6 +10,7 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
+from agent_usage.render.format import money
 from agent_usage.statusline.facts import BlockFacts, Facts, Figure
 from agent_usage.statusline.payload import Payload
 
@@ -23,10 +24,6 @@ WINDOW_NAMES = {"five_hour": "5h", "seven_day": "7d"}
 
 class FormatError(ValueError):
     """A `--format` template that names no known segment or cannot be read."""
-
-
-def money(cost: float | None) -> str:
-    return "-" if cost is None else f"${cost:,.2f}"
 
 
 def span(seconds: float) -> str:
