@@ -29,12 +29,21 @@ def _import_held(*names: str) -> None:
 
 
 def run() -> None:
-    """Import the CLI and run it; `statusline` (not its --help) runs without the CLI."""
+    """Import the CLI and run it; `statusline` (not its --help) runs without the CLI, and
+    `report` and `ingest` are answered by a live `watch` when there is one."""
     arguments = sys.argv[1:]
     if arguments[:1] == ["statusline"] and not {"-h", "--help"} & set(arguments):
         from agent_usage.statusline import main as statusline
 
         sys.exit(statusline(arguments[1:]))
+    try:
+        from agent_usage.keeper.client import forward
+
+        answered = forward(arguments)
+    except KeyboardInterrupt:
+        exit_interrupted()
+    if answered is not None:
+        sys.exit(answered)
     try:
         _import_held("duckdb", "agent_usage.cli")
         from agent_usage.cli import main

@@ -6,16 +6,18 @@ an exit code from `errors.ExitCode`; textual and opentelemetry are never importe
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+import typer.main
 
 from agent_usage import errors
 from agent_usage.paths import AppPaths, resolve_paths
@@ -45,22 +47,44 @@ app = typer.Typer(
 )
 
 
-def make_consoles(color: bool | None = None) -> tuple[Console, Console]:
+@dataclass(frozen=True, slots=True)
+class Terminal:
+    """Where a command's output goes, when that is not this process's own streams: a keeper
+    answering a forwarded command prints for its client's terminal."""
+
+    stdout_tty: bool
+    columns: int | None
+    """The terminal's width when stdout is one (COLUMNS in `env` still wins)."""
+    env: Mapping[str, str]
+    """The client's environment: NO_COLOR, FORCE_COLOR, TERM, COLUMNS decide colour and width."""
+
+
+def make_consoles(color: bool | None = None, terminal: Terminal | None = None) -> tuple[Console, Console]:
     """The data console (stdout) and the progress and error console (stderr).
 
     Markup is off: every string printed is data (a project named [wip], a path); styles come
     as Text. Piped output without COLUMNS is 120 wide. `color` True colours a pipe too, False
-    never colours; None leaves it to the terminal and NO_COLOR.
+    never colours; None leaves it to the terminal and NO_COLOR. `terminal` describes another
+    process's output (else this process's streams and environment decide).
     """
     from rich.console import Console
 
-    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
+    env = os.environ if terminal is None else terminal.env
+    tty = sys.stdout.isatty() if terminal is None else terminal.stdout_tty
+    width = None if tty or env.get("COLUMNS") else 120
     look: dict[str, Any] = {} if color is None else {"force_terminal": True} if color else {"no_color": True}
+    errors_look: dict[str, Any] = {}
+    if terminal is not None:  # the client's terminal: nothing of this process's may decide
+        width = terminal.columns if tty and not env.get("COLUMNS") else width
+        look = {"force_terminal": tty, **look, "_environ": env}
+        errors_look = {"force_terminal": False, "_environ": env}
     return Console(soft_wrap=False, markup=False, width=width, **look), Console(
-        stderr=True, soft_wrap=True, markup=False
+        stderr=True, soft_wrap=True, markup=False, **errors_look
     )
 
 
+_terminal: Terminal | None = None
+"""The terminal of the command being run, when it is not this process's (see `run_arguments`)."""
 _consoles: tuple[Console, Console] | None = None
 """Made on first use: `report --json` and `--csv` never import rich.console (40 ms)."""
 
@@ -68,14 +92,14 @@ _consoles: tuple[Console, Console] | None = None
 def stdout_console() -> Console:
     """The data console (stdout)."""
     global _consoles
-    _consoles = _consoles or make_consoles()
+    _consoles = _consoles or make_consoles(terminal=_terminal)
     return _consoles[0]
 
 
 def stderr_console() -> Console:
     """The progress, warning and error console (stderr)."""
     global _consoles
-    _consoles = _consoles or make_consoles()
+    _consoles = _consoles or make_consoles(terminal=_terminal)
     return _consoles[1]
 
 
@@ -254,10 +278,21 @@ def ingest(
     ] = False,
 ) -> None:
     """Read new usage from the agents' session files into the store."""
+    from agent_usage import keeper
+
     paths = resolve_paths(db)
-    summary = _run_ingest(paths, quiet=quiet)
-    if not quiet:
-        _print_summary(summary)
+    caught_up = keeper.catch_up(paths.db_path)
+    if caught_up is not None and not quiet:
+        from agent_usage.render.format import count
+
+        _note(
+            f"{count(caught_up.files_read, 'changed file')} read, {count(caught_up.events_new, 'new event')}"
+            f" (`agent-usage watch`, process {os.getpid()}, keeps the store current)"
+        )
+    elif caught_up is None:
+        summary = _run_ingest(paths, quiet=quiet)
+        if not quiet:
+            _print_summary(summary)
     _warn_unpriced(paths)
 
 
@@ -272,9 +307,11 @@ def _ingest_unless(no_ingest: bool, paths: AppPaths, since: datetime | None = No
 
         load_overrides(paths.prices_file)  # a broken prices.toml is the same error as on an ingest
         return None
-    from agent_usage import heartbeat
+    from agent_usage import heartbeat, keeper
     from agent_usage.ingest_plan import IngestSummary
 
+    if keeper.catch_up(paths.db_path) is not None:  # answered by the keeper, now current
+        return IngestSummary()
     if heartbeat.live_keeper(paths.db_path, os.environ) is not None:
         return IngestSummary()  # the keeper has read every file and follows every change
     return _run_ingest(paths, quiet=True, since=since)
@@ -482,7 +519,7 @@ def _use_color(color: bool | None) -> None:
     terminal decide."""
     global _consoles
     if color is not None:
-        _consoles = make_consoles(color)
+        _consoles = make_consoles(color, _terminal)
 
 
 def _print_report(
@@ -1156,25 +1193,47 @@ def breakdown_arguments(arguments: list[str]) -> list[str]:
 
 
 def _main() -> None:
-    sys.argv[1:] = breakdown_arguments(sys.argv[1:])
+    code = run_arguments(sys.argv[1:])
+    if code:
+        sys.exit(code)
+
+
+@functools.cache
+def _click_command() -> Any:
+    """The app as a click command, built once: a keeper runs many commands (0.1 s each build)."""
+    return typer.main.get_command(app)
+
+
+def run_arguments(arguments: list[str], terminal: Terminal | None = None) -> int:
+    """Run one command line and return its exit code; an error is one line on stderr.
+
+    `terminal` is set by a keeper answering a forwarded command: the consoles are then made
+    for the client's terminal. Exceptions that are not ours, Typer's or a closed pipe propagate.
+    """
+    global _consoles, _terminal
+    _consoles, _terminal = None, terminal
     try:
-        code = app(standalone_mode=False)  # returns the code of a typer.Exit instead of raising it
+        code = _click_command().main(
+            args=breakdown_arguments(arguments), prog_name="agent-usage", standalone_mode=False
+        )
         if code == errors.ExitCode.INTERRUPTED:  # click turned a Ctrl-C into this code
             raise KeyboardInterrupt
-        if isinstance(code, int) and code:
-            sys.exit(code)
+        return code if isinstance(code, int) else errors.ExitCode.OK
     except errors.AgentUsageError as error:
         stderr_console().print(f"error: {error.message}", highlight=False, markup=False)
         if error.hint:
             stderr_console().print(f"hint: {error.hint}", highlight=False, markup=False)
-        sys.exit(error.exit_code)
+        return error.exit_code
     except BrokenPipeError:
-        sys.exit(errors.ExitCode.OK)
+        return errors.ExitCode.OK
     except typer.Exit as done:
-        sys.exit(done.exit_code)
+        return done.exit_code
     except Exception as error:
         show, code = getattr(error, "show", None), getattr(error, "exit_code", None)
         if callable(show) and isinstance(code, int):  # Typer's usage errors (bad option, argument, ...)
             show()
-            sys.exit(code)
+            return code
         raise
+    finally:
+        if terminal is not None:
+            _consoles, _terminal = None, None

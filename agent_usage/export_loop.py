@@ -15,10 +15,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import orjson
 
@@ -29,7 +29,11 @@ from agent_usage.exporters.delivery import Delivery
 from agent_usage.exporters.identity import Identity, Privacy, identity
 from agent_usage.exporters.otlp_config import CliOverrides, SignalTarget, export_interval_s, resolve_target
 from agent_usage.exporters.transport import ExportFailed, open_transport
+from agent_usage.ingest_plan import IngestSummary
 from agent_usage.store import export_state
+
+if TYPE_CHECKING:
+    from agent_usage.keeper.server import KeeperServer
 
 log = logging.getLogger("agent_usage.export_loop")
 
@@ -136,8 +140,8 @@ class ExportLoop:
             delivery.transport.close()
         self._deliveries.clear()
 
-    def ingest(self, only: set[str] | None = None) -> int:
-        """Incremental ingest (of every file, or of the `only` files a watcher saw); new events."""
+    def ingest(self, only: set[str] | None = None) -> IngestSummary:
+        """Incremental ingest (of every file, or of the `only` files a watcher saw)."""
         from agent_usage.ingest import ingest
 
         summary = ingest(
@@ -147,7 +151,7 @@ class ExportLoop:
             log.warning("ingest: %s", problem)
         if summary.events_new:
             log.info("ingested %d new events from %d files", summary.events_new, summary.files_read)
-        return summary.events_new
+        return summary
 
     def metric_points(self) -> list[metrics.Point]:
         """Every series as it stands now, pinned to what endpoints accepted before."""
@@ -218,7 +222,7 @@ class ExportLoop:
         result = TickResult()
         if self.options.ingest:
             try:
-                result.new_events = self.ingest()
+                result.new_events = self.ingest().events_new
             except AgentUsageError as error:
                 if (
                     self.options.one_shot
@@ -271,7 +275,7 @@ class ExportLoop:
         """Print the requests a tick would send (OTLP/JSON, the first span batch) without sending."""
         result = TickResult()
         if self.options.ingest:
-            result.new_events = self.ingest()
+            result.new_events = self.ingest().events_new
         if "metrics" in self.targets:
             points = self.metric_points()
             result.series = len(points)
@@ -301,7 +305,8 @@ class ExportLoop:
 
 
 def run_forever(exporter: ExportLoop, stop: threading.Event | None = None, debounce_s: float = 2.0) -> None:
-    """Tick every interval (sooner after a failure), ingest when a watched file changes."""
+    """Tick every interval (sooner after a failure), ingest when a watched file changes, and,
+    once the first tick has read every file, answer forwarded commands (`agent_usage.keeper`)."""
     from agent_usage.folder_watcher import FolderWatcher
 
     stop = stop or threading.Event()
@@ -321,6 +326,14 @@ def run_forever(exporter: ExportLoop, stop: threading.Event | None = None, debou
         exporter.stopping.set()
         wake.set()
 
+    def read_changes() -> IngestSummary:
+        """Ingest the files the watcher saw change and nobody has read yet, debounced or not:
+        the loop calls it, and so does a command the keeper answers, so it sees every change."""
+        with paths_lock:
+            only = changed_paths | watcher.take_pending()
+            changed_paths.clear()
+        return exporter.ingest(only) if only else IngestSummary()
+
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_signal)
     watcher = FolderWatcher(exporter.options.env, on_change, debounce=debounce_s)
@@ -335,11 +348,19 @@ def run_forever(exporter: ExportLoop, stop: threading.Event | None = None, debou
     )
     next_tick = time.monotonic()
     keeping = False  # the store is kept current once the first tick has read every file
+    answering: KeeperServer | None = None
+    tried_answering = False
     try:
         while not stop.is_set():
             if keeping:
+                if not tried_answering:
+                    tried_answering, answering = True, _answer_commands(exporter, read_changes)
                 try:
-                    heartbeat.beat(exporter.options.db_path, exporter.options.env)
+                    heartbeat.beat(
+                        exporter.options.db_path,
+                        exporter.options.env,
+                        answering.path.as_posix() if answering else None,
+                    )
                 except OSError as error:  # reports then walk the files themselves: slower, never wrong
                     log.warning("heartbeat not written: %s", error)
             wait = next_tick - time.monotonic()
@@ -357,17 +378,31 @@ def run_forever(exporter: ExportLoop, stop: threading.Event | None = None, debou
                 keeping = exporter.options.ingest
             elif changed.is_set():
                 changed.clear()
-                with paths_lock:
-                    only = set(changed_paths)
-                    changed_paths.clear()
                 try:
-                    exporter.ingest(only)
+                    read_changes()
                 except AgentUsageError as error:
                     log.warning("ingest skipped: %s", error.message)
     finally:
         watcher.stop()
         heartbeat.stop(exporter.options.db_path)
+        if answering is not None:
+            answering.close()
         exporter.close()
+
+
+def _answer_commands(exporter: ExportLoop, read_changes: Callable[[], IngestSummary]) -> KeeperServer | None:
+    """Start answering forwarded commands; None (reports then walk the files) when the socket
+    cannot be made."""
+    from agent_usage.keeper.server import KeeperServer
+
+    server = KeeperServer(exporter.options.db_path, exporter.options.env, read_changes)
+    try:
+        server.start()
+    except OSError as error:
+        log.warning("commands are not answered here (%s): reports read the files themselves", error)
+        return None
+    log.info("answering report and ingest on %s", server.path)
+    return server
 
 
 def configure_logging(verbose: bool) -> None:

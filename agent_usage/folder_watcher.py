@@ -58,6 +58,15 @@ class _Debounced(FileSystemEventHandler):
             paths, self._paths = self._paths, set()
         self._callback(paths)
 
+    def take(self) -> set[str]:
+        """The paths seen and not yet handed to the callback, now, instead of after the delay."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            paths, self._paths = self._paths, set()
+        return paths
+
     def cancel(self) -> None:
         with self._lock:
             if self._timer is not None:
@@ -105,6 +114,10 @@ class FolderWatcher:
             observer.stop()
             raise
         return observer
+
+    def take_pending(self) -> set[str]:
+        """The changed paths still waiting for their debounce (a command wants them read now)."""
+        return self._handler.take()
 
     def stop(self) -> None:
         self._handler.cancel()

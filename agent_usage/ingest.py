@@ -9,6 +9,7 @@ rows in the same transaction. A final line without a newline is left for the nex
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
@@ -96,7 +97,24 @@ def ingest(
 
     With `since` (naive UTC, the start of the period a question asks about), only the files
     that can hold an event from then on are read; the summary says how many were left.
+    Ingests of one process run one at a time (a keeper's watcher and a command it answers).
     """
+    with _one_at_a_time:
+        return _ingest(db_path, env, harnesses, progress, prices_file, only, since)
+
+
+_one_at_a_time = threading.RLock()
+
+
+def _ingest(
+    db_path: Path,
+    env: Mapping[str, str] | None,
+    harnesses: Iterable[str] | None,
+    progress: ProgressCallback | None,
+    prices_file: Path | None,
+    only: Collection[str] | None,
+    since: datetime | None,
+) -> IngestSummary:
     started = time.perf_counter()
     env = os.environ if env is None else env
     summary = IngestSummary()
