@@ -12,7 +12,9 @@ own `tokens` object). Traps handled here (see docs/harnesses.md):
 - `promptTokenCount` includes cached tokens; on the OpenAI and Anthropic paths
   `candidatesTokenCount` includes the reasoning (`thoughtsTokenCount` is part of it), on the
   Gemini path it does not (the total then counts thoughts on top): told apart by the total;
-- subagent transcripts (`subagents/`) carry no usage and are not read.
+- subagent transcripts (`subagents/`) carry no usage and are not read;
+- no record names the provider: a `session_model` record's `baseUrl` (or its `authType`)
+  says where the following calls went, and they are priced as that provider's.
 """
 
 from __future__ import annotations
@@ -40,7 +42,16 @@ from agent_usage.records import UsageEvent
 
 HARNESS = "qwen-code"
 ENV_VARS = ("QWEN_DATA_DIR", "QWEN_RUNTIME_DIR", "QWEN_HOME")
-NEEDLES = (b'"usageMetadata"',)
+NEEDLES = (b'"usageMetadata"', b'"session_model"')
+_PROVIDER_HOSTS = {
+    "openrouter.ai": "openrouter",
+    "api.openai.com": "openai",
+    "api.anthropic.com": "anthropic",
+    "generativelanguage.googleapis.com": "google",
+    "api.deepseek.com": "deepseek",
+    "api.moonshot.ai": "moonshotai",
+}
+_PROVIDER_AUTH = {"gemini-api-key": "google", "vertex-ai": "google", "anthropic": "anthropic"}
 
 
 def roots(env: Mapping[str, str]) -> list[Path]:
@@ -71,6 +82,16 @@ def discover(root: Path, on_error: WalkErrors | None = None) -> Iterator[str]:
 
 def appendable(path: Path) -> bool:
     return True
+
+
+def _provider(payload: dict[str, Any]) -> str | None:
+    """The provider a `session_model` record's endpoint or auth type names, if one we price."""
+    base_url = text(payload.get("baseUrl")) or ""
+    host = base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+    for known, provider in _PROVIDER_HOSTS.items():
+        if host == known or host.endswith("." + known):
+            return provider
+    return _PROVIDER_AUTH.get(text(payload.get("authType")) or "")
 
 
 def _tokens(usage: dict[str, Any]) -> tuple[int, int, int, int]:
@@ -104,6 +125,7 @@ def _event(record: dict[str, Any], offset: int, ctx: FileContext) -> UsageEvent 
         cache_read_tokens=cache_read,
         output_tokens=output,
         reasoning_tokens=reasoning,
+        provider=ctx.state.get("provider"),
         harness_version=text(record.get("version")),
         project=project_name(cwd),
         cwd=cwd,
@@ -118,6 +140,12 @@ def _event(record: dict[str, Any], offset: int, ctx: FileContext) -> UsageEvent 
 def parse(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
     """One event per `assistant` record with `usageMetadata`; telemetry copies are skipped."""
     for offset, raw in lines:
+        if b'"session_model"' in raw:
+            record = load_line(raw, offset, ctx)
+            payload = record.get("systemPayload") if record else None
+            if record and record.get("subtype") == "session_model" and isinstance(payload, dict):
+                ctx.state["provider"] = _provider(payload)
+            continue
         if b'"usageMetadata"' not in raw or b'"assistant"' not in raw:
             check_skipped_line(raw, offset, ctx)
             continue

@@ -60,3 +60,15 @@ def test_each_demo_file_was_last_written_at_its_last_event(tmp_path: Path) -> No
         written = datetime.fromtimestamp(Path(path).stat().st_mtime, UTC).replace(tzinfo=None)
         assert ts <= written <= ts + timedelta(seconds=30) and written < now, path
     assert all(p.stat().st_mtime < now.replace(tzinfo=UTC).timestamp() for p in corpus.root.rglob("*.jsonl"))
+
+
+def test_every_harness_is_in_the_demo_and_each_turn_counts_once(tmp_path: Path) -> None:
+    """Each writer's traps (copies per block, re-emits, forks, doubled Qwen records) leave one
+    event per turn it wrote."""
+    corpus = generate(tmp_path / "corpus", days=4, sessions_per_day=6, seed=5, end=date(2026, 11, 23))
+    db = tmp_path / "demo.duckdb"
+    ingest(db, env=corpus.env, prices_file=tmp_path / "none.toml")
+    with store.connect(db, read_only=True) as con:
+        per_harness = dict(con.execute("SELECT harness, count(*) FROM events GROUP BY 1").fetchall())
+    assert set(per_harness) == set(corpus.turns) == {"claude-code", "codex", "gemini-cli", "pi", "qwen-code"}
+    assert per_harness == corpus.turns

@@ -80,3 +80,32 @@ def test_cost_reported_is_kept(harness: str, trap: str, tmp_path: Path, isolated
     with store.connect(db) as con:
         got = totals(con, Filters(mode="display"))
     assert got.cost_usd == pytest.approx(expected["cost_reported_usd"], abs=1e-9)
+
+
+def test_a_new_harness_is_exported_under_its_name(tmp_path: Path, isolated_home: Path) -> None:
+    """`agent.harness.name` is the parser's harness name, and the provider the file recorded."""
+    from tests.conftest import invoke_cli
+
+    env = {**fixture_env("qwen-code", FIXTURES / "qwen-code" / "endpoint-provider", isolated_home)}
+    result = invoke_cli("watch", "--dry-run", env=env)
+    assert result.returncode == 0, result.stderr
+    documents, text, at = [], result.stdout, 0
+    while at < len(text.rstrip()):
+        document, at = json.JSONDecoder().raw_decode(text, at)
+        documents.append(document)
+        at += len(text[at:]) - len(text[at:].lstrip())
+    spans = [
+        span
+        for document in documents
+        if document["signal"] == "traces"
+        for resource in document["request"]["resourceSpans"]
+        for scope in resource["scopeSpans"]
+        for span in scope["spans"]
+    ]
+    assert len(spans) == 2
+    attributes = [{a["key"]: next(iter(a["value"].values())) for a in s["attributes"]} for s in spans]
+    assert {a["agent.harness.name"] for a in attributes} == {"qwen-code"}
+    assert sorted(a["gen_ai.provider.name"] for a in attributes) == [
+        "openrouter",
+        "unknown",
+    ]  # DashScope: none

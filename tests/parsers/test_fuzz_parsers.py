@@ -24,6 +24,7 @@ PATHS = {
     "codex": "sessions/2026/03/02/rollout-2026-03-02T09-10-00-0198f3c2-7a10-7c3e-9d41-2b6f8e0a1c55.jsonl",
     "gemini-cli": ".gemini/tmp/shop/chats/session-2026-06-01T08-00-9d0e1111.jsonl",
     "pi": ".pi/agent/sessions/--home-al-src-shop--/2026-01-05T10-22-13-456Z_5b7e2c1a.jsonl",
+    "qwen-code": ".qwen/projects/-home-al-src-shop/chats/69f0814a-8bfc-4c8e-93d3-05757f17b901.jsonl",
 }
 COUNT_FIELDS = [f.name for f in fields(UsageEvent) if f.name.endswith("_tokens")]
 
