@@ -2,7 +2,7 @@
 
 Run: python tests/bench/bench_ingest.py [--size-mb 1000] [--corpus DIR] [--ccusage PATH] [--cold-runs N]
 
-Generates a corpus with the demo generator (all four harnesses, Claude-heavy, long tool
+Generates a corpus with the demo generator (every harness, Claude-heavy, long tool
 output lines, duplicate content-block lines, subagents, Codex re-emits, pi forks), or reuses
 one from `--corpus` (made by an earlier run). It then runs the real CLI in child processes
 and prints, each with the child's own peak RSS (os.wait4):
@@ -17,7 +17,7 @@ and prints, each with the child's own peak RSS (os.wait4):
   in-process ingest of only those files that the TUI and `watch` run on a watcher event;
 - `report daily --json --no-ingest` on a store of a million events (bench_report's filler);
 - start-up (`--help`) and whether `report` imports textual or opentelemetry;
-- ccusage (`daily --offline --json`) on the same files, all four harnesses, when it can run
+- ccusage (`daily --offline --json`) on the same files, every harness, when it can run
   here, with ratios, and its tokens per agent next to ours per harness (same work done).
 Asserts nothing, so CI never depends on the machine's load.
 """
@@ -97,7 +97,7 @@ def ccusage_command(explicit: str | None) -> list[str] | None:
 
 
 def ccusage_env(corpus_env: dict[str, str]) -> dict[str, str]:
-    """The corpus roots under ccusage's own variable names, so it reads all four harnesses.
+    """The corpus roots under ccusage's own variable names, so it reads every harness.
 
     ccusage takes Gemini's `tmp` folder and pi's `sessions` folder, not the homes our
     variables name; without these it silently reads only Claude and Codex (and looked 25%
@@ -107,6 +107,7 @@ def ccusage_env(corpus_env: dict[str, str]) -> dict[str, str]:
         **corpus_env,
         "GEMINI_DATA_DIR": str(Path(corpus_env["GEMINI_CLI_HOME"]) / ".gemini" / "tmp"),
         "PI_AGENT_DIR": str(Path(corpus_env["PI_CODING_AGENT_DIR"]) / "sessions"),
+        **({"QWEN_DATA_DIR": corpus_env["QWEN_HOME"]} if "QWEN_HOME" in corpus_env else {}),
     }
 
 
