@@ -22,7 +22,7 @@ from watchdog.observers.polling import PollingObserver
 from agent_usage.parsers import harness_roots
 
 log = logging.getLogger(__name__)
-SESSION_SUFFIXES = (".jsonl", ".json", ".zst")
+SESSION_SUFFIXES = (".jsonl", ".json", ".zst", ".db", ".db-wal")
 
 
 class _Debounced(FileSystemEventHandler):

@@ -106,12 +106,33 @@ def discover(
                 found.extend((name, path) for path in sorted(parser.discover(root, on_error)))
                 continue
             real = str(root.resolve())
-            for path in sorted(only):
+            for path in sorted({_main_file(path) for path in only}):
                 if path.startswith(real + os.sep) and real != str(root):
                     path = str(root) + path[len(real) :]
                 if parser.accepts(root, path):
                     found.append((name, path))
     return found
+
+
+WAL_SUFFIX = "-wal"
+"""A SQLite session store (OpenCode's) takes its writes in this sidecar first: a change of
+the sidecar is a change of the database, which is what is read."""
+
+
+def _main_file(path: str) -> str:
+    return path.removesuffix(WAL_SUFFIX) if path.endswith(".db" + WAL_SUFFIX) else path
+
+
+def _stamp(path: str, stat: os.stat_result) -> tuple[int, int]:
+    """(size, mtime) of a session file; a database's include its WAL sidecar's, whose
+    writes leave the database file itself untouched until a checkpoint."""
+    if not path.endswith(".db"):
+        return stat.st_size, stat.st_mtime_ns
+    try:
+        wal = os.stat(path + WAL_SUFFIX)
+    except OSError:
+        return stat.st_size, stat.st_mtime_ns
+    return stat.st_size + wal.st_size, max(stat.st_mtime_ns, wal.st_mtime_ns)
 
 
 def fingerprint(handle: BinaryIO, length: int) -> str:
@@ -150,11 +171,12 @@ def changed_files(
             summary.files_found -= 1
             continue
         seen.add((stat.st_dev, stat.st_ino))
-        if stamps.get(path) == (stat.st_size, stat.st_mtime_ns):
+        size, mtime_ns = _stamp(path, stat)
+        if stamps.get(path) == (size, mtime_ns):
             summary.files_unchanged += 1
             continue
-        source = SourceFile(harness, path, stat.st_size, stat.st_mtime_ns)
-        (unread if cutoff is not None and stat.st_mtime_ns < cutoff else changed).append(source)
+        source = SourceFile(harness, path, size, mtime_ns)
+        (unread if cutoff is not None and mtime_ns < cutoff else changed).append(source)
     return changed, unread
 
 

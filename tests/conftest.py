@@ -36,6 +36,7 @@ HARNESS_ENV = {
     "codex": lambda root: {"CODEX_HOME": str(root)},
     "pi": lambda root: {"PI_CODING_AGENT_DIR": str(root / ".pi" / "agent")},
     "qwen-code": lambda root: {"QWEN_HOME": str(root)},
+    "opencode": lambda root: {"OPENCODE_DATA_DIR": str(root)},
 }
 HARNESS_VARS = (
     "CLAUDE_CONFIG_DIR",
@@ -46,7 +47,10 @@ HARNESS_VARS = (
     "QWEN_DATA_DIR",
     "QWEN_RUNTIME_DIR",
     "QWEN_HOME",
+    "OPENCODE_DATA_DIR",
+    "OPENCODE_DB",
     "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
     "AGENT_USAGE_DB",
 )
 
@@ -100,14 +104,14 @@ def reports_env(base: Path) -> dict[str, str]:
 
 def clean_env(extra: dict[str, str]) -> dict[str, str]:
     """This process's environment without any agent, OTLP or store variable, plus `extra`."""
-    prefixes = ("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "QWEN_", "OTEL_", "AGENT_USAGE_")
+    prefixes = ("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "QWEN_", "OPENCODE_", "OTEL_", "AGENT_USAGE_")
     return {**{k: v for k, v in os.environ.items() if not k.startswith(prefixes)}, **extra}
 
 
 def _cli_environment(extra: Mapping[str, str] | None, columns: int) -> dict[str, str]:
     """The environment for the real CLI: this test's isolated HOME and AGENT_USAGE_HOME, no
     agent or OTLP variable of the machine running the tests, plain output, and `extra`."""
-    prefixes = ("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "QWEN_", "OTEL_")
+    prefixes = ("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "QWEN_", "OPENCODE_", "OTEL_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return {**env, "NO_COLOR": "1", "COLUMNS": str(columns), **(extra or {})}
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from agent_usage import keeper
+from agent_usage import keeper, store
 from agent_usage.paths import private_dirs
 
 if TYPE_CHECKING:
@@ -115,6 +115,7 @@ class KeeperServer:
             raise PermissionError(f"{self.path.parent} belongs to another user")
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+        store.open_every_connection_writable()  # reports are read while the watcher writes
         handler = _handler_for(self)
         self._server = socketserver.UnixStreamServer(str(self.path), handler)
         os.chmod(self.path, 0o600)

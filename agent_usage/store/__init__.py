@@ -12,7 +12,13 @@ Callers use the names below (`store.connect`, `store.commit_events`, ...).
 from __future__ import annotations
 
 from agent_usage.store import migrations
-from agent_usage.store.connection import STORE_TABLES, connect, damaged, rollback
+from agent_usage.store.connection import (
+    STORE_TABLES,
+    connect,
+    damaged,
+    open_every_connection_writable,
+    rollback,
+)
 from agent_usage.store.meta import get_meta, set_meta
 from agent_usage.store.migrations import migrate
 from agent_usage.store.writer import (
@@ -38,6 +44,7 @@ __all__ = [
     "carry_over",
     "commit_events",
     "connect",
+    "open_every_connection_writable",
     "create_staging",
     "damaged",
     "encode_events",

@@ -145,6 +145,16 @@ def _make_private(path: Path) -> None:
 
 
 _migration_lock = threading.Lock()
+_one_configuration = False
+"""Set in a process whose threads read and write at once (a keeper answering reports while
+its watcher ingests): DuckDB refuses a read-only connection to a file that this process has
+open read-write, so every connection is opened read-write there."""
+
+
+def open_every_connection_writable() -> None:
+    """From now on, this process opens the store read-write even for reads (see above)."""
+    global _one_configuration
+    _one_configuration = True
 
 
 @contextmanager
@@ -156,7 +166,7 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
     store at once; migrations are serialised so two of them never race to create a table.
     DuckDB errors that mean a damaged file become one `StoreError` naming the file.
     """
-    if read_only and not path.exists():
+    if read_only and (_one_configuration or not path.exists()):
         read_only = False
     if not read_only:
         _prepare_location(path)

@@ -70,5 +70,6 @@ def test_every_harness_is_in_the_demo_and_each_turn_counts_once(tmp_path: Path) 
     ingest(db, env=corpus.env, prices_file=tmp_path / "none.toml")
     with store.connect(db, read_only=True) as con:
         per_harness = dict(con.execute("SELECT harness, count(*) FROM events GROUP BY 1").fetchall())
-    assert set(per_harness) == set(corpus.turns) == {"claude-code", "codex", "gemini-cli", "pi", "qwen-code"}
+    assert set(per_harness) == set(corpus.turns) == {
+        "claude-code", "codex", "gemini-cli", "pi", "qwen-code", "opencode"}  # fmt: skip
     assert per_harness == corpus.turns

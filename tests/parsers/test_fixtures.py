@@ -16,7 +16,14 @@ TRAPS = sorted((p.parent.parent.name, p.parent.name) for p in FIXTURES.glob("*/*
 
 
 def test_every_harness_has_fixtures() -> None:
-    assert {harness for harness, _ in TRAPS} == {"claude-code", "gemini-cli", "codex", "pi", "qwen-code"}
+    assert {harness for harness, _ in TRAPS} == {
+        "claude-code",
+        "gemini-cli",
+        "codex",
+        "pi",
+        "qwen-code",
+        "opencode",
+    }
 
 
 def _ingest_fixture(harness: str, trap: str, tmp_path: Path, home: Path) -> tuple[Path, dict, object]:
