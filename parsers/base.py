@@ -276,6 +276,27 @@ def repository(url: str | None) -> str | None:
     return f"{host}/{path}"
 
 
+PROVIDER_HOSTS = {
+    "openrouter.ai": "openrouter",
+    "api.openai.com": "openai",
+    "api.anthropic.com": "anthropic",
+    "generativelanguage.googleapis.com": "google",
+    "api.deepseek.com": "deepseek",
+    "api.moonshot.ai": "moonshotai",
+    "api.moonshot.cn": "moonshotai",
+}
+"""Endpoints whose provider genai-prices prices, for harnesses that record a base URL only."""
+
+
+def provider_of_url(base_url: str | None) -> str | None:
+    """The provider an API base URL belongs to, if it is one of `PROVIDER_HOSTS` (or below it)."""
+    host = (base_url or "").split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+    for known, provider in PROVIDER_HOSTS.items():
+        if host == known or host.endswith("." + known):
+            return provider
+    return None
+
+
 def text(value: Any) -> str | None:
     """A non-empty string field, or None."""
     return value if isinstance(value, str) and value else None

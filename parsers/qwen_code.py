@@ -34,6 +34,7 @@ from agent_usage.parsers.base import (
     load_line,
     parse_ts,
     project_name,
+    provider_of_url,
     relative_parts,
     text,
     walk,
@@ -43,14 +44,6 @@ from agent_usage.records import UsageEvent
 HARNESS = "qwen-code"
 ENV_VARS = ("QWEN_DATA_DIR", "QWEN_RUNTIME_DIR", "QWEN_HOME")
 NEEDLES = (b'"usageMetadata"', b'"session_model"')
-_PROVIDER_HOSTS = {
-    "openrouter.ai": "openrouter",
-    "api.openai.com": "openai",
-    "api.anthropic.com": "anthropic",
-    "generativelanguage.googleapis.com": "google",
-    "api.deepseek.com": "deepseek",
-    "api.moonshot.ai": "moonshotai",
-}
 _PROVIDER_AUTH = {"gemini-api-key": "google", "vertex-ai": "google", "anthropic": "anthropic"}
 
 
@@ -86,12 +79,8 @@ def appendable(path: Path) -> bool:
 
 def _provider(payload: dict[str, Any]) -> str | None:
     """The provider a `session_model` record's endpoint or auth type names, if one we price."""
-    base_url = text(payload.get("baseUrl")) or ""
-    host = base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
-    for known, provider in _PROVIDER_HOSTS.items():
-        if host == known or host.endswith("." + known):
-            return provider
-    return _PROVIDER_AUTH.get(text(payload.get("authType")) or "")
+    from_url = provider_of_url(text(payload.get("baseUrl")))
+    return from_url or _PROVIDER_AUTH.get(text(payload.get("authType")) or "")
 
 
 def _tokens(usage: dict[str, Any]) -> tuple[int, int, int, int]:

@@ -9,6 +9,7 @@ import pytest
 
 from agent_usage import store
 from agent_usage.ingest import ingest
+from agent_usage.parsers import PARSERS
 from agent_usage.queries import Filters, session_counts, totals
 from tests.conftest import FIXTURES, fixture_env
 
@@ -16,14 +17,7 @@ TRAPS = sorted((p.parent.parent.name, p.parent.name) for p in FIXTURES.glob("*/*
 
 
 def test_every_harness_has_fixtures() -> None:
-    assert {harness for harness, _ in TRAPS} == {
-        "claude-code",
-        "gemini-cli",
-        "codex",
-        "pi",
-        "qwen-code",
-        "opencode",
-    }
+    assert {harness for harness, _ in TRAPS} == set(PARSERS)
 
 
 def _ingest_fixture(harness: str, trap: str, tmp_path: Path, home: Path) -> tuple[Path, dict, object]:

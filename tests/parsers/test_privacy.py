@@ -14,7 +14,17 @@ from agent_usage.ingest import ingest
 from agent_usage.parsers import PARSERS
 from tests.conftest import FIXTURES, fixture_env
 
-TEXT_KEYS = {"text", "content", "thinking", "output", "prompt", "message", "displayContent", "summary"}
+TEXT_KEYS = {
+    "text",
+    "content",
+    "thinking",
+    "output",
+    "prompt",
+    "message",
+    "displayContent",
+    "summary",
+    "user_input",
+}
 
 
 def _texts(value: object, key: str | None = None) -> Iterator[str]:
