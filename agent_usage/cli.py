@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="agent-usage",
-    help="Usage and spend of your coding agents (Claude Code, Codex, Gemini CLI, OpenCode, pi, Qwen, Kimi).",
+    help="Usage and spend of your coding agents: Claude Code, Codex, Gemini, OpenCode, Copilot, pi...",
     invoke_without_command=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -72,10 +72,10 @@ def sources(con: duckdb.DuckDBPyConnection | None, env: Mapping[str, str]) -> li
     for name, parser in PARSERS.items():
         for root in parser.roots(env):
             try:
-                exists = root.is_dir()
+                exists = root.is_dir() or root.is_file()
             except OSError:  # a parent we may not enter: nothing there for us
                 exists = False
-            files = sum(1 for _ in parser.discover(root)) if exists else 0
+            files = (1 if root.is_file() else sum(1 for _ in parser.discover(root))) if exists else 0
             events, last = 0, None
             if con is not None:
                 row = con.execute(

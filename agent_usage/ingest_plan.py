@@ -97,6 +97,10 @@ def discover(
             continue
         for root in parser.roots(env):
             try:
+                if root.is_file():  # a harness that names one file (Copilot's OTel exporter)
+                    if only is None or str(root) in only:
+                        found.append((name, str(root)))
+                    continue
                 if not root.is_dir():
                     continue
             except OSError as error:  # a parent we may not enter (another user's HOME)

@@ -20,7 +20,13 @@ import duckdb
 from agent_usage.errors import UsageError
 from agent_usage.queries import Filters, distinct_values, project_labels
 
-HARNESS_ALIASES = {"claude": "claude-code", "gemini": "gemini-cli", "qwen": "qwen-code", "kimi": "kimi-cli"}
+HARNESS_ALIASES = {
+    "claude": "claude-code",
+    "gemini": "gemini-cli",
+    "qwen": "qwen-code",
+    "kimi": "kimi-cli",
+    "copilot": "copilot-cli",
+}
 """Short names people type, beside every harness's full name."""
 GLOB_CHARS = frozenset("*?[")
 

@@ -48,8 +48,13 @@ ENV_VARS = ("KIMI_DATA_DIR", "KIMI_SHARE_DIR")
 NEEDLES = (b'"token_usage"',)
 DEFAULT_MODEL = "kimi-for-coding"
 """What Kimi CLI runs when its config names no model (its Kimi Code login)."""
-_PROVIDER_TYPES = {"kimi": "moonshotai", "anthropic": "anthropic", "google_genai": "google",
-                   "gemini": "google", "vertexai": "google"}  # fmt: skip
+_PROVIDER_TYPES = {
+    "kimi": "moonshotai",
+    "anthropic": "anthropic",
+    "google_genai": "google",
+    "gemini": "google",
+    "vertexai": "google",
+}
 _GEMINI_TYPES = ("google_genai", "gemini", "vertexai")
 
 
@@ -162,9 +167,14 @@ def _session(path: Path) -> tuple[_Session, Path]:
 
 
 def _event(
-    payload: dict[str, Any], stamp: Any, agent: str | None, session: _Session, model: _Model,
-    offset: int, ctx: FileContext,
-) -> UsageEvent | None:  # fmt: skip
+    payload: dict[str, Any],
+    stamp: Any,
+    agent: str | None,
+    session: _Session,
+    model: _Model,
+    offset: int,
+    ctx: FileContext,
+) -> UsageEvent | None:
     usage = payload.get("token_usage")
     if not isinstance(usage, dict):
         return None

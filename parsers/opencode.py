@@ -53,7 +53,6 @@ _PROVIDERS = {
     "google-vertex": "google",
     "google-vertex-anthropic": "google",
     "xai": "x-ai",
-    "github-copilot": None,
     "opencode": None,
 }
 _CACHE_IN_INPUT_VERSIONS = ("1.3.4", "1.3.5")

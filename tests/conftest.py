@@ -38,6 +38,7 @@ HARNESS_ENV = {
     "qwen-code": lambda root: {"QWEN_HOME": str(root)},
     "opencode": lambda root: {"OPENCODE_DATA_DIR": str(root)},
     "kimi-cli": lambda root: {"KIMI_SHARE_DIR": str(root)},
+    "copilot-cli": lambda root: {"COPILOT_HOME": str(root)},
 }
 HARNESS_VARS = (
     "CLAUDE_CONFIG_DIR",
@@ -52,6 +53,8 @@ HARNESS_VARS = (
     "OPENCODE_DB",
     "KIMI_DATA_DIR",
     "KIMI_SHARE_DIR",
+    "COPILOT_HOME",
+    "COPILOT_OTEL_FILE_EXPORTER_PATH",
     "XDG_CONFIG_HOME",
     "XDG_DATA_HOME",
     "AGENT_USAGE_DB",
@@ -107,14 +110,25 @@ def reports_env(base: Path) -> dict[str, str]:
 
 def clean_env(extra: dict[str, str]) -> dict[str, str]:
     """This process's environment without any agent, OTLP or store variable, plus `extra`."""
-    prefixes = ("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "QWEN_", "OPENCODE_", "KIMI_", "OTEL_", "AGENT_USAGE_")
+    prefixes = (
+        "CLAUDE_",
+        "CODEX_",
+        "GEMINI_",
+        "PI_",
+        "QWEN_",
+        "OPENCODE_",
+        "KIMI_",
+        "COPILOT_",
+        "OTEL_",
+        "AGENT_USAGE_",
+    )
     return {**{k: v for k, v in os.environ.items() if not k.startswith(prefixes)}, **extra}
 
 
 def _cli_environment(extra: Mapping[str, str] | None, columns: int) -> dict[str, str]:
     """The environment for the real CLI: this test's isolated HOME and AGENT_USAGE_HOME, no
     agent or OTLP variable of the machine running the tests, plain output, and `extra`."""
-    prefixes = ("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "QWEN_", "OPENCODE_", "KIMI_", "OTEL_")
+    prefixes = ("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "QWEN_", "OPENCODE_", "KIMI_", "COPILOT_", "OTEL_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return {**env, "NO_COLOR": "1", "COLUMNS": str(columns), **(extra or {})}
 

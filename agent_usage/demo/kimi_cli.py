@@ -35,8 +35,12 @@ def _record(ts: datetime, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 def _usage(out: DemoWriter) -> dict[str, int]:
     rng = out.rng
-    return {"input_other": rng.randint(300, 4_000), "output": rng.randint(60, 1_400),
-            "input_cache_read": rng.randint(5_000, 60_000), "input_cache_creation": 0}  # fmt: skip
+    return {
+        "input_other": rng.randint(300, 4_000),
+        "output": rng.randint(60, 1_400),
+        "input_cache_read": rng.randint(5_000, 60_000),
+        "input_cache_creation": 0,
+    }
 
 
 def _index(share: Path, folder: str) -> None:

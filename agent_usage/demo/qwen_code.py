@@ -40,8 +40,11 @@ def write_session(out: DemoWriter, start: datetime, project: str, turns: int) ->
         return entry
 
     model = pick(rng, MODELS)[0]
-    record("system", subtype="session_model", systemPayload={
-        "modelId": model, "authType": "openai", "baseUrl": "https://openrouter.ai/api/v1"})  # fmt: skip
+    record(
+        "system",
+        subtype="session_model",
+        systemPayload={"modelId": model, "authType": "openai", "baseUrl": "https://openrouter.ai/api/v1"},
+    )
     for _ in range(turns):
         ts += timedelta(seconds=rng.randint(20, 200))
         record("user", message={"role": "user", "parts": [{"text": "(task)"}]})

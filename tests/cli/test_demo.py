@@ -10,6 +10,7 @@ import pytest
 from agent_usage import store
 from agent_usage.demo import generate
 from agent_usage.ingest import ingest
+from agent_usage.parsers import PARSERS
 
 
 def _turns_per_day(db: Path) -> tuple[datetime, dict[date, int]]:
@@ -70,6 +71,5 @@ def test_every_harness_is_in_the_demo_and_each_turn_counts_once(tmp_path: Path) 
     ingest(db, env=corpus.env, prices_file=tmp_path / "none.toml")
     with store.connect(db, read_only=True) as con:
         per_harness = dict(con.execute("SELECT harness, count(*) FROM events GROUP BY 1").fetchall())
-    assert set(per_harness) == set(corpus.turns) == {
-        "claude-code", "codex", "gemini-cli", "pi", "qwen-code", "opencode", "kimi-cli"}  # fmt: skip
+    assert set(per_harness) == set(corpus.turns) == set(PARSERS)
     assert per_harness == corpus.turns

@@ -26,6 +26,7 @@ PATHS = {
     "pi": ".pi/agent/sessions/--home-al-src-shop--/2026-01-05T10-22-13-456Z_5b7e2c1a.jsonl",
     "qwen-code": ".qwen/projects/-home-al-src-shop/chats/69f0814a-8bfc-4c8e-93d3-05757f17b901.jsonl",
     "kimi-cli": ".kimi/sessions/b380e1ef881e26d4d32bee327eb0c035/3f1c2b9e/wire.jsonl",
+    "copilot-cli": ".copilot/otel/copilot-2026-04-11.jsonl",
 }
 COUNT_FIELDS = [f.name for f in fields(UsageEvent) if f.name.endswith("_tokens")]
 

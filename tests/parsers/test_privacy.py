@@ -24,6 +24,8 @@ TEXT_KEYS = {
     "displayContent",
     "summary",
     "user_input",
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
 }
 
 
