@@ -22,9 +22,11 @@ def _cost_expression(prefix: str) -> str:
     return " + ".join(f"e.{t} * p.{prefix}{k}" for t, k in zip(tokens, RATE_KEYS, strict=True))
 
 
-_TIERED = """p.tier_start IS NOT NULL AND e.input_tokens + e.cache_read_tokens
+_TIERED = """p.tier_start IS NOT NULL AND NOT coalesce(e.session_total, false)
+              AND e.input_tokens + e.cache_read_tokens
               + e.cache_write_5m_tokens + e.cache_write_1h_tokens > p.tier_start"""
-"""The request's input is above its model's tier threshold (e.g. 200k for long-context rates)."""
+"""The request's input is above its model's tier threshold (e.g. 200k for long-context rates);
+a session's total is many requests, none known to be above it."""
 
 COST_SQL = f"""
     CASE WHEN p.input IS NULL THEN NULL

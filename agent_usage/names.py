@@ -26,6 +26,7 @@ HARNESS_ALIASES = {
     "qwen": "qwen-code",
     "kimi": "kimi-cli",
     "copilot": "copilot-cli",
+    "factory": "droid",
 }
 """Short names people type, beside every harness's full name."""
 GLOB_CHARS = frozenset("*?[")

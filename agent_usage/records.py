@@ -46,6 +46,9 @@ class UsageEvent:
     git_remote: str | None = None
     """The repository the session ran in, as `host/owner/repo` (no scheme, no credentials),
     where the harness records it (Codex); two clones of one remote are one project."""
+    session_total: bool = False
+    """The event is a whole session's running total (Droid records no single request): rates
+    that depend on one request's size (long-context tiers) never apply to it."""
 
     @property
     def total_tokens(self) -> int:

@@ -9,12 +9,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from agent_usage.parsers import claude_code, codex, copilot_cli, gemini_cli, kimi_cli, opencode, pi, qwen_code
+from agent_usage.parsers import (
+    claude_code,
+    codex,
+    copilot_cli,
+    droid,
+    gemini_cli,
+    kimi_cli,
+    opencode,
+    pi,
+    qwen_code,
+)
 from agent_usage.parsers.base import HarnessParser
 
 PARSERS: dict[str, HarnessParser] = {
     module.HARNESS: module  # type: ignore[misc]
-    for module in (claude_code, gemini_cli, codex, pi, qwen_code, opencode, kimi_cli, copilot_cli)
+    for module in (claude_code, gemini_cli, codex, pi, qwen_code, opencode, kimi_cli, copilot_cli, droid)
 }
 
 

@@ -39,6 +39,7 @@ HARNESS_ENV = {
     "opencode": lambda root: {"OPENCODE_DATA_DIR": str(root)},
     "kimi-cli": lambda root: {"KIMI_SHARE_DIR": str(root)},
     "copilot-cli": lambda root: {"COPILOT_HOME": str(root)},
+    "droid": lambda root: {"DROID_SESSIONS_DIR": str(root / "sessions")},
 }
 HARNESS_VARS = (
     "CLAUDE_CONFIG_DIR",
@@ -55,6 +56,8 @@ HARNESS_VARS = (
     "KIMI_SHARE_DIR",
     "COPILOT_HOME",
     "COPILOT_OTEL_FILE_EXPORTER_PATH",
+    "DROID_SESSIONS_DIR",
+    "FACTORY_HOME_OVERRIDE",
     "XDG_CONFIG_HOME",
     "XDG_DATA_HOME",
     "AGENT_USAGE_DB",
@@ -108,28 +111,21 @@ def reports_env(base: Path) -> dict[str, str]:
     return {**corpus_roots_env(base / "home", roots), "AGENT_USAGE_HOME": str(base / "au"), "TZ": "UTC"}
 
 
+AGENT_PREFIXES = ("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "QWEN_", "OPENCODE_", "KIMI_", "COPILOT_", "DROID_",
+                  "FACTORY_", "OTEL_")  # fmt: skip
+"""The variables of the agents (and OTLP) that a test's CLI must not inherit from the machine."""
+
+
 def clean_env(extra: dict[str, str]) -> dict[str, str]:
     """This process's environment without any agent, OTLP or store variable, plus `extra`."""
-    prefixes = (
-        "CLAUDE_",
-        "CODEX_",
-        "GEMINI_",
-        "PI_",
-        "QWEN_",
-        "OPENCODE_",
-        "KIMI_",
-        "COPILOT_",
-        "OTEL_",
-        "AGENT_USAGE_",
-    )
+    prefixes = (*AGENT_PREFIXES, "AGENT_USAGE_")
     return {**{k: v for k, v in os.environ.items() if not k.startswith(prefixes)}, **extra}
 
 
 def _cli_environment(extra: Mapping[str, str] | None, columns: int) -> dict[str, str]:
     """The environment for the real CLI: this test's isolated HOME and AGENT_USAGE_HOME, no
     agent or OTLP variable of the machine running the tests, plain output, and `extra`."""
-    prefixes = ("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "QWEN_", "OPENCODE_", "KIMI_", "COPILOT_", "OTEL_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(AGENT_PREFIXES)}
     return {**env, "NO_COLOR": "1", "COLUMNS": str(columns), **(extra or {})}
 
 

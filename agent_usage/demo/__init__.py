@@ -4,9 +4,9 @@ Each harness's writer lives in its own module, named like its parser, and writes
 harness's real on-disk format with its traps (per-block copies and subagents for Claude,
 re-emitted token counts for Codex, re-appended messages for Gemini, forks for pi, doubled
 usage records and branches for Qwen Code, multi-step messages and forks for OpenCode,
-mirrored subagent steps for Kimi, agent spans that repeat their calls for Copilot), so the
-demo and the benchmarks exercise the same code as real data. The text is filler: nothing
-resembling a real prompt is written.
+mirrored subagent steps for Kimi, agent spans that repeat their calls for Copilot, inclusive
+totals for Droid), so the demo and the benchmarks exercise the same code as real data. The
+text is filler: nothing resembling a real prompt is written.
 """
 
 from __future__ import annotations
@@ -15,14 +15,35 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from agent_usage.demo import claude_code, codex, copilot_cli, gemini_cli, kimi_cli, opencode, pi, qwen_code
+from agent_usage.demo import (
+    claude_code,
+    codex,
+    copilot_cli,
+    droid,
+    gemini_cli,
+    kimi_cli,
+    opencode,
+    pi,
+    qwen_code,
+)
 from agent_usage.demo.common import FIRST_HOUR, LAST_HOUR, DemoCorpus, DemoWriter
 
 __all__ = ["DemoCorpus", "generate"]
 
 PROJECTS = ("shop", "api", "infra", "docs-site", "ml-pipeline")
-HARNESSES = (claude_code, codex, gemini_cli, pi, qwen_code, opencode, kimi_cli, copilot_cli)
-ROTATION = (claude_code, claude_code, codex, gemini_cli, pi, qwen_code, opencode, kimi_cli, copilot_cli)
+HARNESSES = (claude_code, codex, gemini_cli, pi, qwen_code, opencode, kimi_cli, copilot_cli, droid)
+ROTATION = (
+    claude_code,
+    claude_code,
+    codex,
+    gemini_cli,
+    pi,
+    qwen_code,
+    opencode,
+    kimi_cli,
+    copilot_cli,
+    droid,
+)
 """The harness of each next session, in turn: every harness appears, Claude most."""
 LONGEST_SESSION = timedelta(hours=2)
 """A demo session (up to 14 turns of up to 5 minutes, plus subagents) ends within this."""

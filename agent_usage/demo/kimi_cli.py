@@ -64,10 +64,10 @@ def write_session(out: DemoWriter, start: datetime, project: str, turns: int) ->
     ts, lines, agent_lines, agent_last = start, [], [], start
     lines.append(_record(ts, "TurnBegin", {"user_input": "(task)"}))
     agent = f"a{out.uid()[:6]}"
-    for _ in range(turns):
+    for step in range(turns):
         ts += timedelta(seconds=rng.randint(20, 200))
         update = {"token_usage": _usage(out), "message_id": f"chatcmpl-{out.uid()[:12]}"}
-        if rng.random() < 0.2:  # a subagent's step: in its own wire, and mirrored into the parent's
+        if rng.random() < 0.2 and step < turns - 1:  # a subagent's step, in its wire and the parent's
             agent_lines.append(_record(ts, "StatusUpdate", update))
             agent_last = ts
             mirrored = {"type": "StatusUpdate", "payload": update}

@@ -113,6 +113,12 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         # `rebuild` (or a session of the same folder that records one) names the repository
         "ALTER TABLE events ADD COLUMN git_remote VARCHAR;",
     ),
+    (
+        "m007_session_total",
+        # every row stored before this stands for one request (Droid, the only harness that
+        # records session totals, is read since this migration)
+        "ALTER TABLE events ADD COLUMN session_total BOOLEAN DEFAULT false;",
+    ),
 )
 
 

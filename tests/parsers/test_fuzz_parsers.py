@@ -46,9 +46,9 @@ def fixture_lines(harness: str) -> list[bytes]:
     return lines
 
 
-LINE_HARNESSES = sorted(set(PARSERS) - {"opencode"})
-"""Harnesses whose files are lines; OpenCode's are whole documents and a SQLite database
-(tests/parsers/test_opencode.py gives them hostile input)."""
+LINE_HARNESSES = sorted(set(PARSERS) - {"opencode", "droid"})
+"""Harnesses whose files are lines; OpenCode's are whole documents and a SQLite database,
+Droid's one document (tests/parsers/test_opencode.py and test_droid.py give them hostile input)."""
 LINES = {harness: fixture_lines(harness) for harness in LINE_HARNESSES}
 
 

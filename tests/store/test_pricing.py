@@ -141,7 +141,11 @@ def test_a_store_from_before_fast_mode_pricing_upgrades_on_a_read_only_report(
             store.migrations, "MIGRATIONS", store.migrations.MIGRATIONS[:3]
         )  # the schema as 2026-11-22 wrote it
         with store.connect(db) as con:
-            old_columns = [c for c in store.EVENT_COLUMNS if c not in ("web_search_requests", "git_remote")]
+            old_columns = [
+                c
+                for c in store.EVENT_COLUMNS
+                if c not in ("web_search_requests", "git_remote", "session_total")
+            ]
             con.execute(
                 f"INSERT INTO events ({', '.join(old_columns)}) VALUES ({', '.join('?' * len(old_columns))})",
                 [getattr(fast, column) for column in old_columns],
