@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from agent_usage.parsers import (
+    amp,
     claude_code,
     codex,
     copilot_cli,
@@ -24,7 +25,7 @@ from agent_usage.parsers.base import HarnessParser
 
 PARSERS: dict[str, HarnessParser] = {
     module.HARNESS: module  # type: ignore[misc]
-    for module in (claude_code, gemini_cli, codex, pi, qwen_code, opencode, kimi_cli, copilot_cli, droid)
+    for module in (claude_code, gemini_cli, codex, pi, qwen_code, opencode, kimi_cli, copilot_cli, droid, amp)
 }
 
 

@@ -40,6 +40,7 @@ HARNESS_ENV = {
     "kimi-cli": lambda root: {"KIMI_SHARE_DIR": str(root)},
     "copilot-cli": lambda root: {"COPILOT_HOME": str(root)},
     "droid": lambda root: {"DROID_SESSIONS_DIR": str(root / "sessions")},
+    "amp": lambda root: {"AMP_DATA_DIR": str(root)},
 }
 HARNESS_VARS = (
     "CLAUDE_CONFIG_DIR",
@@ -58,6 +59,7 @@ HARNESS_VARS = (
     "COPILOT_OTEL_FILE_EXPORTER_PATH",
     "DROID_SESSIONS_DIR",
     "FACTORY_HOME_OVERRIDE",
+    "AMP_DATA_DIR",
     "XDG_CONFIG_HOME",
     "XDG_DATA_HOME",
     "AGENT_USAGE_DB",
@@ -112,7 +114,7 @@ def reports_env(base: Path) -> dict[str, str]:
 
 
 AGENT_PREFIXES = ("CLAUDE_", "CODEX_", "GEMINI_", "PI_", "QWEN_", "OPENCODE_", "KIMI_", "COPILOT_", "DROID_",
-                  "FACTORY_", "OTEL_")  # fmt: skip
+                  "FACTORY_", "AMP_", "OTEL_")  # fmt: skip
 """The variables of the agents (and OTLP) that a test's CLI must not inherit from the machine."""
 
 

@@ -46,9 +46,10 @@ def fixture_lines(harness: str) -> list[bytes]:
     return lines
 
 
-LINE_HARNESSES = sorted(set(PARSERS) - {"opencode", "droid"})
+LINE_HARNESSES = sorted(set(PARSERS) - {"opencode", "droid", "amp"})
 """Harnesses whose files are lines; OpenCode's are whole documents and a SQLite database,
-Droid's one document (tests/parsers/test_opencode.py and test_droid.py give them hostile input)."""
+Droid's and Amp's one document each (test_opencode.py, test_droid.py and test_amp.py give
+them hostile input)."""
 LINES = {harness: fixture_lines(harness) for harness in LINE_HARNESSES}
 
 

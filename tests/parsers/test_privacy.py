@@ -46,7 +46,7 @@ def fixture_texts(root: Path) -> set[str]:
     for path in root.rglob("*.json*"):
         if path.name == "expected.json":
             continue
-        for line in path.read_bytes().splitlines() or [path.read_bytes()]:
+        for line in [*path.read_bytes().splitlines(), path.read_bytes()]:  # lines, or one document
             try:
                 found.update(_texts(orjson.loads(line)))
             except orjson.JSONDecodeError:
