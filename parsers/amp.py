@@ -96,7 +96,8 @@ def _event(
     if model is None or ts is None:
         ctx.stats.bad(f"call {key}", "usage without model or time")
         return None
-    tokens = usage.get("tokens") if isinstance(usage.get("tokens"), dict) else usage
+    ledger_tokens = usage.get("tokens")
+    tokens: dict[str, Any] = ledger_tokens if isinstance(ledger_tokens, dict) else usage
     return UsageEvent(
         event_key=f"amp:{thread_id}:{key}",
         ts=ts,

@@ -33,7 +33,7 @@ def test_the_ingest_benchmark_runs(tmp_path: Path) -> None:
     figures = run_script(
         "bench_ingest.py", "--size-mb", "1", "--events", "5000", "--ccusage", "none", tmp_path=tmp_path
     )
-    assert set(figures["tokens_by_harness"]) == set(PARSERS)  # the demo writes every harness
+    assert set(figures["tokens_by_harness"]) == set(PARSERS) - {"amp"}  # the demo writes these
     assert all(tokens > 0 for tokens in figures["tokens_by_harness"].values())
     assert figures["live_ingest_new_events"] == 100
     assert figures["report_imports_heavy_modules"] == []

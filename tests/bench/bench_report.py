@@ -51,7 +51,7 @@ def fill(db: Path, events: int) -> float:
                    (hash(r) % 5000)::BIGINT, (hash(r + 1) % 200000)::BIGINT, (hash(r + 2) % 20000)::BIGINT,
                    0, (hash(r + 3) % 4000)::BIGINT, 0, NULL, m.provider, '1.0', NULL, NULL,
                    'project-' || (r // 50 % 40), '/home/dev/project-' || (r // 50 % 40), 'main', NULL, NULL,
-                   FALSE, 0, '/bench/' || (r // 50) || '.jsonl', r, 0, NULL
+                   FALSE, 0, '/bench/' || (r // 50) || '.jsonl', r, 0, NULL, FALSE
             FROM range({events}) t(r) JOIN m ON m.i = (r // 50 + r // 1000) % {len(MODELS)}
             """
         )

@@ -154,7 +154,7 @@ def test_a_store_from_before_git_remotes_is_migrated(tmp_path: Path, monkeypatch
             store.migrations, "MIGRATIONS", store.migrations.MIGRATIONS[:5]
         )  # as 2026-12-01 wrote it
         with store.connect(db) as con:
-            columns = [c for c in store.EVENT_COLUMNS if c != "git_remote"]
+            columns = [c for c in store.EVENT_COLUMNS if c not in ("git_remote", "session_total")]
             event = UsageEvent(
                 "cc:m:r", datetime(2026, 11, 16, 9), "claude-code", "s", "m", cwd="/work/a/api", project="api"
             )
