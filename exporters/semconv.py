@@ -88,6 +88,7 @@ PROVIDER_NAMES = {
     "cohere": "cohere",
     "perplexity": "perplexity",
     "moonshotai": "moonshot_ai",
+    "github-copilot": "github",
 }
 """Our provider ids (genai-prices') to `gen_ai.provider.name` well-known values."""
 
