@@ -33,10 +33,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 1 << 22
-DECIDING_PREFIXES = ("AGENT_USAGE_", "XDG_")
-DECIDING_NAMES = frozenset({"HOME", "USERPROFILE", "TZ"})
+DECIDING_PREFIXES = ("AGENT_USAGE_",)
+DECIDING_NAMES = frozenset(
+    {"HOME", "USERPROFILE", "TZ", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"}
+)
 """With every harness's own location variables: what decides which files and store a command
-reads, and the time zone it counts days in."""
+reads, and the time zone it counts days in. Not the rest of XDG_ (a service and a terminal
+differ in XDG_SESSION_ID and the like, which decide nothing here)."""
 PRESENTATION = frozenset({"AGENT_USAGE_NO_KEEPER"})
 
 

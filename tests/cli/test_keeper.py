@@ -143,6 +143,9 @@ def test_a_keeper_refuses_other_users_and_commands(tmp_path: Path) -> None:
     }
     changed = {**request, "env": {**env, "CODEX_HOME": "/elsewhere"}}
     assert server.answer(changed, None) == {"refused": "another environment"}
+    assert (
+        server._refusal({**request, "env": {**env, "XDG_SESSION_ID": "c7"}}, None) is None
+    )  # a terminal's own
 
 
 def test_a_long_store_path_gets_a_private_socket_elsewhere(tmp_path: Path) -> None:
