@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -188,6 +189,13 @@ def invoke_cli(
     return subprocess.CompletedProcess(["agent-usage", *args], code, out.getvalue(), err.getvalue())
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """In the child: Ctrl-C handled as a terminal's foreground command gets it. A shell that
+    starts the tests in the background without job control ignores SIGINT, and every child
+    would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
     """`agent-usage ARGS` started in the background, stdout and stderr piped, for signal tests."""
     return subprocess.Popen(
@@ -196,6 +204,7 @@ def start_cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Po
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_as_in_a_terminal,  # noqa: PLW1509
     )
 
 

@@ -135,6 +135,7 @@ class KeeperServer:
         self._server.shutdown()
         self._server.server_close()
         self._server = None
+        store.open_every_connection_writable(False)
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
         if self._stdout is not None and sys.stdout is self._stdout:

@@ -151,10 +151,11 @@ its watcher ingests): DuckDB refuses a read-only connection to a file that this 
 open read-write, so every connection is opened read-write there."""
 
 
-def open_every_connection_writable() -> None:
-    """From now on, this process opens the store read-write even for reads (see above)."""
+def open_every_connection_writable(on: bool = True) -> None:
+    """From now on (until called with False), this process opens the store read-write even
+    for reads (see above)."""
     global _one_configuration
-    _one_configuration = True
+    _one_configuration = on
 
 
 @contextmanager

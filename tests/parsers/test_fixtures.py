@@ -85,10 +85,10 @@ def test_cost_reported_is_kept(harness: str, trap: str, tmp_path: Path, isolated
 
 def test_a_new_harness_is_exported_under_its_name(tmp_path: Path, isolated_home: Path) -> None:
     """`agent.harness.name` is the parser's harness name, and the provider the file recorded."""
-    from tests.conftest import invoke_cli
+    from tests.conftest import run_cli
 
     env = {**fixture_env("qwen-code", FIXTURES / "qwen-code" / "endpoint-provider", isolated_home)}
-    result = invoke_cli("watch", "--dry-run", env=env)
+    result = run_cli("watch", "--dry-run", env=env)  # in its own process: `watch` sets up logging
     assert result.returncode == 0, result.stderr
     documents, text, at = [], result.stdout, 0
     while at < len(text.rstrip()):
