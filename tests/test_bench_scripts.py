@@ -36,6 +36,7 @@ def test_the_ingest_benchmark_runs(tmp_path: Path) -> None:
     assert set(figures["tokens_by_harness"]) == set(PARSERS) - {"amp"}  # the demo writes these
     assert all(tokens > 0 for tokens in figures["tokens_by_harness"].values())
     assert figures["live_ingest_new_events"] == 100
+    assert isinstance(figures["report_daily_with_live_watch_s"], float)  # the watch answered
     assert figures["report_imports_heavy_modules"] == []
     assert figures["ccusage"].startswith("not run")
 

@@ -25,7 +25,8 @@ MAX_SOCKET_PATH = 100
 
 def socket_path(db_path: Path) -> Path:
     """Where the keeper of `db_path` answers: beside the store, or, when that path is too long
-    for a socket, in a private folder of the temp dir named after the store."""
+    for a socket, in a private folder of the temp dir (or of /tmp, when TMPDIR is long too)
+    named after the store."""
     beside = db_path.with_name(db_path.name + ".sock")
     if len(os.fsencode(beside)) <= MAX_SOCKET_PATH:
         return beside
@@ -33,7 +34,9 @@ def socket_path(db_path: Path) -> Path:
     import tempfile
 
     digest = hashlib.sha256(os.fsencode(db_path.absolute())).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"agent-usage-{os.getuid()}" / f"{digest}.sock"
+    name = Path(f"agent-usage-{os.getuid()}") / f"{digest}.sock"
+    in_temp = Path(tempfile.gettempdir()) / name
+    return in_temp if len(os.fsencode(in_temp)) <= MAX_SOCKET_PATH else Path("/tmp") / name
 
 
 _catch_up: Callable[[Path], IngestSummary | None] | None = None

@@ -148,9 +148,15 @@ def test_a_keeper_refuses_other_users_and_commands(tmp_path: Path) -> None:
     )  # a terminal's own
 
 
-def test_a_long_store_path_gets_a_private_socket_elsewhere(tmp_path: Path) -> None:
+def test_a_long_store_path_gets_a_private_socket_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     deep = tmp_path / ("d" * 120) / "usage.duckdb"
     path = keeper.socket_path(deep)
     assert len(os.fsencode(path)) <= keeper.MAX_SOCKET_PATH
     assert path == keeper.socket_path(deep)  # the client finds the keeper's
+    monkeypatch.setenv("TMPDIR", str(tmp_path / ("t" * 90)))  # a long TMPDIR: /tmp then
+    monkeypatch.setattr("tempfile.tempdir", None)
+    (tmp_path / ("t" * 90)).mkdir()
+    assert len(os.fsencode(keeper.socket_path(deep))) <= keeper.MAX_SOCKET_PATH
     assert keeper.socket_path(tmp_path / "usage.duckdb") == tmp_path / "usage.duckdb.sock"
