@@ -108,6 +108,12 @@ def ccusage_env(corpus_env: dict[str, str]) -> dict[str, str]:
         "GEMINI_DATA_DIR": str(Path(corpus_env["GEMINI_CLI_HOME"]) / ".gemini" / "tmp"),
         "PI_AGENT_DIR": str(Path(corpus_env["PI_CODING_AGENT_DIR"]) / "sessions"),
         **({"QWEN_DATA_DIR": corpus_env["QWEN_HOME"]} if "QWEN_HOME" in corpus_env else {}),
+        **({"KIMI_DATA_DIR": corpus_env["KIMI_SHARE_DIR"]} if "KIMI_SHARE_DIR" in corpus_env else {}),
+        **(
+            {"DROID_SESSIONS_DIR": str(Path(corpus_env["FACTORY_HOME_OVERRIDE"]) / ".factory" / "sessions")}
+            if "FACTORY_HOME_OVERRIDE" in corpus_env
+            else {}
+        ),
     }
 
 
