@@ -27,7 +27,8 @@ from agent_usage.parsers.base import (
     count,
     env_paths,
     home_dir,
-    loads,
+    load_document,
+    mapping,
     parse_ts,
     project_name,
     relative_parts,
@@ -78,9 +79,7 @@ def _provider(model: str) -> str | None:
 
 def _folder(thread: dict[str, Any]) -> str | None:
     """The thread's first workspace folder (`env.initial.trees[].uri`, a file URI)."""
-    env = thread.get("env")
-    initial = env.get("initial") if isinstance(env, dict) else None
-    trees = initial.get("trees") if isinstance(initial, dict) else None
+    trees = mapping(mapping(thread.get("env")).get("initial")).get("trees")
     for tree in trees if isinstance(trees, list) else []:
         uri = text(tree.get("uri")) if isinstance(tree, dict) else None
         if uri and uri.startswith("file://"):
@@ -96,8 +95,7 @@ def _event(
     if model is None or ts is None:
         ctx.stats.bad(f"call {key}", "usage without model or time")
         return None
-    ledger_tokens = usage.get("tokens")
-    tokens: dict[str, Any] = ledger_tokens if isinstance(ledger_tokens, dict) else usage
+    tokens = mapping(usage.get("tokens")) or usage
     return UsageEvent(
         event_key=f"amp:{thread_id}:{key}",
         ts=ts,
@@ -119,17 +117,11 @@ def _event(
 
 def parse(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
     """One event per billed call of the thread."""
-    try:
-        thread = loads(b"".join(raw for _, raw in lines))
-    except ValueError:
-        ctx.stats.bad("document", "invalid JSON")
-        return
-    if not isinstance(thread, dict):
-        ctx.stats.bad("document", "not a JSON object")
+    thread = load_document(lines, ctx)
+    if thread is None:
         return
     thread_id, folder = text(thread.get("id")) or ctx.path.stem, _folder(thread)
-    ledger_data = thread.get("usageLedger")
-    ledger = ledger_data.get("events") if isinstance(ledger_data, dict) else None
+    ledger = mapping(thread.get("usageLedger")).get("events")
     ledger = [entry for entry in ledger if isinstance(entry, dict)] if isinstance(ledger, list) else []
     dated = {entry.get("toMessageId"): entry for entry in ledger if entry.get("toMessageId") is not None}
     messages = thread.get("messages")

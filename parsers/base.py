@@ -203,6 +203,29 @@ def load_line(raw: bytes, offset: int, ctx: FileContext) -> dict[str, Any] | Non
     return obj
 
 
+def load_document(lines: Lines, ctx: FileContext) -> dict[str, Any] | None:
+    """A file that is one JSON document (a legacy Gemini session, an OpenCode message, Droid's
+    settings, an Amp thread) as an object. An empty file (being rewritten) is None quietly; one
+    that is not a JSON object is None and counted in `ctx.stats`."""
+    document = b"".join(raw for _, raw in lines)
+    if not document.strip():
+        return None
+    try:
+        value = loads(document)
+    except orjson.JSONDecodeError as error:
+        ctx.stats.bad("document", f"invalid JSON ({str(error).split(':')[0]})")
+        return None
+    if not isinstance(value, dict):
+        ctx.stats.bad("document", "not a JSON object")
+        return None
+    return value
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """A JSON object field, or an empty one (a missing or odd field reads as no fields)."""
+    return value if isinstance(value, dict) else {}
+
+
 def check_skipped_line(raw: bytes, offset: int, ctx: FileContext) -> None:
     """Count a line the prefilter skipped if it is visibly not a whole JSON object."""
     stripped = raw.strip()

@@ -31,6 +31,7 @@ from agent_usage.parsers.base import (
     count,
     env_paths,
     home_dir,
+    load_document,
     loads,
     parse_ts,
     project_name,
@@ -99,12 +100,8 @@ def _transcript(path: Path) -> tuple[dict[str, Any], Any]:
 
 def parse(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
     """The session's total as one event (none while it has used nothing)."""
-    try:
-        settings = loads(b"".join(raw for _, raw in lines))
-    except ValueError:
-        ctx.stats.bad("document", "invalid JSON")
-        return
-    usage = settings.get("tokenUsage") if isinstance(settings, dict) else None
+    settings = load_document(lines, ctx)
+    usage = settings.get("tokenUsage") if settings is not None else None
     if not isinstance(usage, dict):
         return
     session_id = ctx.path.name.removesuffix(SUFFIX)

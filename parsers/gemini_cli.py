@@ -17,8 +17,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from agent_usage.parsers.base import (
     FileContext,
     Lines,
@@ -26,8 +24,8 @@ from agent_usage.parsers.base import (
     check_skipped_line,
     count,
     home_dir,
+    load_document,
     load_line,
-    loads,
     open_regular,
     parse_ts,
     project_name,
@@ -148,15 +146,10 @@ def _start(ctx: FileContext, meta: dict[str, Any]) -> None:
 
 def _parse_legacy(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
     """A legacy `.json` file: one document rewritten whole on every update."""
-    document = b"".join(raw for _, raw in lines)
-    if not document.strip():
+    doc = load_document(lines, ctx)
+    if doc is None:
         return
-    try:
-        doc = loads(document)
-    except orjson.JSONDecodeError as error:
-        ctx.stats.bad("document", f"invalid JSON ({str(error).split(':')[0]})")
-        return
-    if not isinstance(doc, dict) or not isinstance(doc.get("messages"), list):
+    if not isinstance(doc.get("messages"), list):
         ctx.stats.bad("document", "no messages list")
         return
     _start(ctx, doc)

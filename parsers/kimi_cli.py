@@ -34,6 +34,7 @@ from agent_usage.parsers.base import (
     home_dir,
     load_line,
     loads,
+    mapping,
     parse_ts,
     project_name,
     provider_of_url,
@@ -226,8 +227,8 @@ def parse(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
         if message.get("type") == "SubagentEvent":
             inner = payload.get("event")
             agent = text(payload.get("agent_id")) or "subagent"
-            message = inner if isinstance(inner, dict) else {}
-            payload = message.get("payload") if isinstance(message.get("payload"), dict) else {}
+            message = mapping(inner)
+            payload = mapping(message.get("payload"))
         if message.get("type") != "StatusUpdate":
             continue
         if event := _event(

@@ -36,7 +36,9 @@ from agent_usage.parsers.base import (
     count,
     env_paths,
     home_dir,
+    load_document,
     loads,
+    mapping,
     parse_ts,
     project_name,
     relative_parts,
@@ -134,10 +136,10 @@ def _events(
     message: dict[str, Any], steps: list[Step], session: _Session, ctx: FileContext, offset: int
 ) -> Iterator[UsageEvent]:
     """The events of one assistant message: one per step."""
-    model_info = _object(message.get("model"))
+    model_info = mapping(message.get("model"))
     model = text(message.get("modelID")) or text(model_info.get("id"))
     raw_provider = text(message.get("providerID")) or text(model_info.get("providerID"))
-    time = _object(message.get("time"))
+    time = mapping(message.get("time"))
     created = time.get("created")
     ts = parse_ts(created)
     if model is None or ts is None:
@@ -178,7 +180,7 @@ def _tokens(
     tokens: dict[str, Any], provider: str | None, version: str | None
 ) -> tuple[int, int, int, int, int]:
     """(uncached input, output with reasoning, reasoning, cache read, cache write) of a step."""
-    cache = _object(tokens.get("cache"))
+    cache = mapping(tokens.get("cache"))
     input_tokens, output, reasoning = (
         count(tokens.get("input")),
         count(tokens.get("output")),
@@ -206,11 +208,6 @@ def _tokens(
     return input_tokens, output + reasoning if disjoint else output, reasoning, cache_read, cache_write
 
 
-def _object(value: Any) -> dict[str, Any]:
-    """A JSON object field, or an empty one."""
-    return value if isinstance(value, dict) else {}
-
-
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
@@ -231,16 +228,8 @@ def _message_as_step(message: dict[str, Any]) -> list[Step]:
 
 
 def _parse_message_file(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
-    document = b"".join(raw for _, raw in lines)
-    try:
-        message = loads(document)
-    except ValueError:
-        ctx.stats.bad("document", "invalid JSON")
-        return
-    if not isinstance(message, dict):
-        ctx.stats.bad("document", "not a JSON object")
-        return
-    if message.get("role") != "assistant":
+    message = load_document(lines, ctx)
+    if message is None or message.get("role") != "assistant":
         return
     storage = ctx.path.parents[2]
     message_id = text(message.get("id")) or ctx.path.stem
@@ -369,4 +358,4 @@ def _row_object(data: Any, ctx: FileContext, row: int) -> dict[str, Any]:
     except (ValueError, AttributeError, TypeError):
         ctx.stats.bad(f"row {row}", "invalid JSON")
         return {}
-    return value if isinstance(value, dict) else {}
+    return mapping(value)
