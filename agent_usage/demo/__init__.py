@@ -32,18 +32,7 @@ __all__ = ["DemoCorpus", "generate"]
 
 PROJECTS = ("shop", "api", "infra", "docs-site", "ml-pipeline")
 HARNESSES = (claude_code, codex, gemini_cli, pi, qwen_code, opencode, kimi_cli, copilot_cli, droid)
-ROTATION = (
-    claude_code,
-    claude_code,
-    codex,
-    gemini_cli,
-    pi,
-    qwen_code,
-    opencode,
-    kimi_cli,
-    copilot_cli,
-    droid,
-)
+ROTATION = (claude_code, *HARNESSES)
 """The harness of each next session, in turn: every harness appears, Claude most."""
 LONGEST_SESSION = timedelta(hours=2)
 """A demo session (up to 14 turns of up to 5 minutes, plus subagents) ends within this."""
