@@ -102,7 +102,8 @@ class KeeperServer:
 
     def __init__(self, db_path: Path, env: Mapping[str, str], catch_up: Callable[[], IngestSummary]) -> None:
         self.db_path = db_path.absolute()
-        self.env = dict(env)
+        self.deciding = deciding_environment(env)
+        """What of the keeper's own environment a command's answer depends on."""
         self.catch_up = catch_up
         self.path = keeper.socket_path(self.db_path)
         self._server: socketserver.UnixStreamServer | None = None
@@ -187,10 +188,11 @@ class KeeperServer:
             return "not a command the keeper answers"
         if not isinstance(env, dict):
             return "no environment"
-        if deciding_environment(env) != deciding_environment(self.env):
+        deciding = deciding_environment(env)
+        if deciding != self.deciding:
             return "another environment"
         if request.get("cwd") != os.getcwd() and any(
-            not os.path.isabs(os.path.expanduser(value)) for value in deciding_environment(env).values()
+            not os.path.isabs(os.path.expanduser(value)) for value in deciding.values()
         ):
             return "relative paths from another folder"
         return None
