@@ -49,6 +49,7 @@ class DemoWriter:
 
     def __init__(self, root: Path, rng: random.Random, tool_bytes: int, corpus: DemoCorpus) -> None:
         self.root, self.rng, self.tool_bytes, self.corpus = root, rng, tool_bytes, corpus
+        self._newest: dict[Path, datetime] = {}
 
     def uid(self) -> str:
         """A uuid4 string drawn from the seeded source (so the history is reproducible)."""
@@ -72,6 +73,12 @@ class DemoWriter:
         """Give `path` the mtime an agent would have left: the time of its last line (UTC)."""
         stamp = ts.replace(tzinfo=UTC).timestamp()
         os.utime(path, (stamp, stamp))
+
+    def added_to(self, path: Path, ts: datetime) -> None:
+        """Give a file that several sessions add to (a day's OTel spans, OpenCode's database)
+        the mtime of its newest event: sessions are not written in time order."""
+        self._newest[path] = max(ts, self._newest.get(path, ts))
+        self.written_at(path, self._newest[path])
 
     def turn(self, harness: str) -> None:
         """Count one assistant turn written for `harness`."""

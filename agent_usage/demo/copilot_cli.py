@@ -84,9 +84,8 @@ def write_session(out: DemoWriter, start: datetime, project: str, turns: int) ->
         left -= calls
     existed = path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
-    previous = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None) if existed else ts
     with path.open("ab") as handle:
         for span in spans:
             out.line(handle, span)
     out.corpus.files += not existed
-    out.written_at(path, max(ts, previous))  # the day's file holds sessions of other hours too
+    out.added_to(path, ts)  # the day's file holds sessions of other hours too

@@ -98,10 +98,9 @@ def write_session(out: DemoWriter, start: datetime, project: str, turns: int) ->
                         "INSERT INTO part VALUES (?, ?, ?, ?, ?, ?)",
                         (_id(out, "prt"), message_id, session_id, at, at, json.dumps(step)),
                     )
-        (newest,) = con.execute("SELECT max(time_created) FROM message").fetchone()
     out.corpus.files += before is None
     out.corpus.bytes_written += path.stat().st_size - (before or 0)
-    out.written_at(path, datetime.fromtimestamp(newest / 1000, UTC).replace(tzinfo=None))
+    out.added_to(path, ts)
 
 
 def _id(out: DemoWriter, prefix: str) -> str:
