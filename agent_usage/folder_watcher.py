@@ -54,9 +54,7 @@ class _Debounced(FileSystemEventHandler):
             self._timer.start()
 
     def _fire(self) -> None:
-        with self._lock:
-            paths, self._paths = self._paths, set()
-        self._callback(paths)
+        self._callback(self.take())
 
     def take(self) -> set[str]:
         """The paths seen and not yet handed to the callback, now, instead of after the delay."""
