@@ -101,7 +101,9 @@ def _transcript(path: Path) -> tuple[dict[str, Any], Any]:
 def parse(lines: Lines, ctx: FileContext) -> Iterator[UsageEvent]:
     """The session's total as one event (none while it has used nothing)."""
     settings = load_document(lines, ctx)
-    usage = settings.get("tokenUsage") if settings is not None else None
+    if settings is None:
+        return
+    usage = settings.get("tokenUsage")
     if not isinstance(usage, dict):
         return
     session_id = ctx.path.name.removesuffix(SUFFIX)
